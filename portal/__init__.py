@@ -1,0 +1,74 @@
+"""The 2FA portal: create_app(overrides) builds a configured Flask app."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, abort, request
+from flask_babel import gettext as _
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from portal import config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: config → extensions → blueprints → errors → CLI."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    values = config.read_settings(os.environ, overrides)
+    app.config.update(config.finalise(values, Path(app.instance_path)))
+    logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if app.config["PROXY_FIX_X_FOR"]:
+        # Security: trust exactly the configured number of proxy hops, never a raw X-Forwarded-For.
+        n = app.config["PROXY_FIX_X_FOR"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0)  # type: ignore[method-assign]
+
+    from portal import cli, crypto, errors, i18n, models, security  # noqa: F401  (models: metadata)
+    from portal.auth import flow
+    from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None  # the login page explains itself; no flash on every redirect
+    login_manager.session_protection = None  # sessions are checked against user_sessions instead
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    app.config["RATELIMIT_STORAGE_URI"] = values["RATELIMIT_STORAGE_URI"]
+    limiter.init_app(app)
+    crypto.init_app(app)
+    flow.init_app(app)
+    security.init_app(app)
+    i18n.init_app(app)
+    app.before_request(_refuse_repeated_fields)
+
+    from portal.account.routes import bp as account_bp
+    from portal.auth.routes import bp as auth_bp
+    from portal.twofactor.routes import bp as twofactor_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(account_bp)
+    app.register_blueprint(twofactor_bp)
+    app.register_blueprint(i18n.bp)
+    errors.init_app(app)
+    cli.init_app(app)
+
+    flow.freeze_guard(app)  # after the last blueprint: the guard is read off the final URL map
+    return app
+
+
+def _refuse_repeated_fields() -> None:
+    """Security: code=1&code=2 is refused, so no layer picks a different copy than another."""
+    if request.method == "POST" and any(len(v) > 1 for v in request.form.listvalues()):
+        abort(400, _("A field was sent more than once."))

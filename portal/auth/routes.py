@@ -1,0 +1,139 @@
+"""Register, sign in (the password step), confirm the password again, sign out."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.wrappers import Response
+
+from portal.auth import flow, throttle
+from portal.auth.forms import LoginForm, PostForm, ReauthForm, RegisterForm
+from portal.auth.passwords import canonical_email, password_problems
+from portal.clock import now
+from portal.crypto import passwords
+from portal.extensions import db, limiter
+from portal.models import User
+from portal.security import safe_next
+from portal.twofactor import methods
+
+bp = Blueprint("auth", __name__)
+log = logging.getLogger("portal.auth")
+
+
+def _login_limit() -> str:
+    return current_app.config["RATELIMIT_LOGIN"]
+
+
+def _register_limit() -> str:
+    return current_app.config["RATELIMIT_REGISTER"]
+
+
+def _throttled(template: str, form: object, until: datetime) -> tuple[str, int, dict[str, str]]:
+    seconds = max(1, int((until - now()).total_seconds() + 0.999))
+    message = _("Too many attempts. Wait %(seconds)d seconds, then try again.", seconds=seconds)
+    return render_template(template, form=form, error=message), 429, {"Retry-After": str(seconds)}
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(_register_limit, methods=["POST"])
+def register() -> Response | str | tuple[str, int]:
+    if current_user.is_authenticated:
+        return redirect(url_for("account.overview"))
+    form = RegisterForm()
+    if not form.validate_on_submit():
+        return render_template("auth/register.html", form=form), 400 if form.is_submitted() else 200
+    email = canonical_email(form.email.data or "")
+    if email is None:
+        form.email.errors.append(_("Enter a valid email address, like name@example.com."))
+        return render_template("auth/register.html", form=form), 400
+    problems = password_problems(form.password.data or "", email)
+    if problems:
+        form.password.errors.extend(problems)
+        return render_template("auth/register.html", form=form), 400
+    user = User(email=email, password_hash=passwords().hash(form.password.data or ""),
+                is_admin=False, created_at=now())
+    db.session.add(user)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        form.email.errors.append(_("An account with this email address already exists. Sign in instead."))
+        return render_template("auth/register.html", form=form), 400
+    flow.begin(user, needs_second_factor=False, remember=False)
+    db.session.commit()
+    log.info("account created", extra={"user_id": user.id})
+    flash(_("Your account is ready. Next, set up two-factor authentication."), "success")
+    return redirect(url_for("account.overview"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str]]:
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next")))
+    form = LoginForm()
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form), 400 if form.is_submitted() else 200
+    typed = (form.email.data or "").strip()
+    email = canonical_email(typed) or typed.lower()
+    at = now()
+    until = throttle.retry_at(email, at)
+    if until is not None:
+        return _throttled("auth/login.html", form, until)
+    user = db.session.scalar(select(User).where(User.email == email))
+    password = form.password.data or ""
+    # Security: unknown email and wrong password take the same path, cost and answer (no enumeration).
+    if not passwords().verify(user.password_hash if user else None, password) or user is None:
+        throttle.record_failure(email, at)
+        db.session.commit()
+        log.info("password rejected")
+        return render_template("auth/login.html", form=form,
+                               error=_("The email address or password is incorrect.")), 400
+    if passwords().needs_rehash(user.password_hash):
+        user.password_hash = passwords().hash(password)
+    throttle.reset(email)
+    needs_second = bool(methods.enrolled(user))
+    flow.begin(user, needs_second_factor=needs_second, remember=bool(form.remember.data))
+    db.session.commit()
+    target = safe_next(request.args.get("next"))
+    if needs_second:
+        return redirect(url_for("twofactor.choose", next=target))
+    return redirect(target)
+
+
+@bp.route("/reauth", methods=["GET", "POST"])
+@login_required
+@limiter.limit(_login_limit, methods=["POST"])
+def reauth() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str]]:
+    form = ReauthForm()
+    if not form.validate_on_submit():
+        return render_template("auth/reauth.html", form=form), 400 if form.is_submitted() else 200
+    at = now()
+    until = throttle.retry_at(current_user.email, at)
+    if until is not None:
+        return _throttled("auth/reauth.html", form, until)
+    # Security: a stolen session is no password oracle; failures share the sign-in throttle.
+    if not passwords().verify(current_user.password_hash, form.password.data or ""):
+        throttle.record_failure(current_user.email, at)
+        db.session.commit()
+        return render_template("auth/reauth.html", form=form, error=_("That password is incorrect.")), 400
+    throttle.reset(current_user.email)
+    flow.confirm_password(flow.current_row())
+    db.session.commit()
+    return redirect(safe_next(request.args.get("next")))
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Response:
+    form = PostForm()
+    if form.validate_on_submit():
+        flow.end()
+        db.session.commit()
+        flash(_("You have signed out."), "info")
+    return redirect(url_for("auth.login"))

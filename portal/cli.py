@@ -1,0 +1,62 @@
+"""flask --app wsgi portal …: operator commands."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import delete, select
+
+from portal.auth import throttle
+from portal.auth.passwords import canonical_email, password_problems
+from portal.clock import now
+from portal.crypto import passwords
+from portal.extensions import db
+from portal.models import User, UserSession
+
+portal_cli = AppGroup("portal", help="Operate the 2FA portal.")
+
+
+@portal_cli.command("create-admin")
+@click.argument("email")
+@click.option("--password", help="Password for a new account (prompted for when left out).")
+def create_admin(email: str, password: str | None) -> None:
+    """Create an admin account, or make an existing account an admin."""
+    canonical = canonical_email(email)
+    if canonical is None:
+        raise click.BadParameter(f"{email!r} is not a valid email address", param_hint="EMAIL")
+    user = db.session.scalar(select(User).where(User.email == canonical))
+    if user is not None:
+        if password is not None:
+            raise click.UsageError(f"{canonical} exists already; it is promoted without changing its password, "
+                                   "so leave out --password")
+        user.is_admin = True
+        db.session.commit()
+        click.echo(f"{canonical} is now an admin.")
+        return
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    problems = password_problems(password, canonical)
+    if problems:
+        raise click.BadParameter(" ".join(problems), param_hint="--password")
+    db.session.add(User(email=canonical, password_hash=passwords().hash(password), is_admin=True,
+                        created_at=now()))
+    db.session.commit()
+    click.echo(f"Created admin {canonical}.")
+
+
+@portal_cli.command("prune")
+@click.option("--throttle-days", default=1, show_default=True, help="Forget password throttles this old.")
+def prune(throttle_days: int) -> None:
+    """Delete expired sessions and old password throttles."""
+    at = now()
+    sessions = db.session.execute(delete(UserSession).where(UserSession.expires_at < at)).rowcount
+    throttles = throttle.prune(at - timedelta(days=throttle_days))
+    db.session.commit()
+    click.echo(f"Deleted {sessions} expired sessions and {throttles} old throttles.")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(portal_cli)

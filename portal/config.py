@@ -1,0 +1,253 @@
+"""Settings: one typed table; each key is read from the environment variable of the same name.
+
+A bad value stops start-up with a ConfigError that names the key and the value (secrets are never echoed).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ENVIRONMENTS = ("development", "production", "testing")
+DEV_KEY_FILE = "secret_key"
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """A setting has a value the portal cannot run with."""
+
+
+# Parsers raise ValueError with a message of our own that never repeats the raw value (it may be secret).
+def _parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError("expected true or false")
+
+
+def _parse_int(raw: str) -> int:
+    text = raw.strip()
+    if not re.fullmatch(r"-?[0-9]{1,12}", text):
+        raise ValueError("expected a whole number")
+    return int(text)
+
+
+def _parse_str(raw: str) -> str:
+    return raw.strip()
+
+
+def _parse_list(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    parse: Callable[[str], Any]
+    doc: str
+    minimum: int | None = None
+    maximum: int | None = None
+    choices: tuple[str, ...] | None = None
+    secret: bool = False
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("PORTAL_ENV", "development", _parse_str, "development, production or testing.",
+            choices=ENVIRONMENTS),
+    Setting("SECRET_KEY", None, _parse_str,
+            "Signs cookies and keys code hashes. Required in production (32+ characters); "
+            "development creates one in instance/.", secret=True),
+    Setting("DATABASE_URL", None, _parse_str,
+            "SQLAlchemy URL. Default: SQLite file instance/portal.sqlite3. postgresql:// uses psycopg 3.",
+            secret=True),
+    Setting("ALLOW_SQLITE_IN_PRODUCTION", False, _parse_bool,
+            "Let production run on SQLite (single host only)."),
+    Setting("RATELIMIT_STORAGE_URI", "memory://", _parse_str,
+            "Flask-Limiter storage, e.g. redis://127.0.0.1:6379/0. Production refuses memory://.",
+            secret=True),
+    Setting("RATELIMIT_LOGIN", "10 per minute;100 per hour", _parse_str,
+            "Per-IP limit on password attempts (Flask-Limiter syntax)."),
+    Setting("RATELIMIT_REGISTER", "5 per minute;50 per day", _parse_str,
+            "Per-IP limit on account creation."),
+    Setting("PROXY_FIX_X_FOR", 0, _parse_int,
+            "Number of trusted reverse proxies in front of the portal (X-Forwarded-For hops).",
+            minimum=0, maximum=5),
+    Setting("ARGON2_TIME_COST", 3, _parse_int, "Argon2id iterations (RFC 9106 low-memory: 3).",
+            minimum=1, maximum=20),
+    Setting("ARGON2_MEMORY_COST", 65536, _parse_int, "Argon2id memory in KiB (RFC 9106 low-memory: 64 MiB).",
+            minimum=8, maximum=4_194_304),
+    Setting("ARGON2_PARALLELISM", 4, _parse_int, "Argon2id lanes (RFC 9106 low-memory: 4).",
+            minimum=1, maximum=64),
+    Setting("PASSWORD_MIN_LENGTH", 8, _parse_int, "Shortest password accepted.", minimum=8, maximum=128),
+    Setting("PASSWORD_MAX_LENGTH", 128, _parse_int, "Longest password accepted.", minimum=8, maximum=1024),
+    Setting("LOGIN_FREE_FAILURES", 5, _parse_int,
+            "Wrong passwords per account before delays start (1, 2, 4 … s).", minimum=1, maximum=100),
+    Setting("LOGIN_MAX_DELAY", 900, _parse_int, "Longest delay between password attempts, seconds.",
+            minimum=1, maximum=86_400),
+    Setting("PENDING_SIGNIN_TTL", 600, _parse_int, "Seconds a password-only (pending) sign-in lasts.",
+            minimum=60, maximum=3600),
+    Setting("PENDING_MAX_FAILURES", 5, _parse_int, "Wrong codes before a pending sign-in is dropped.",
+            minimum=1, maximum=20),
+    Setting("SESSION_IDLE_TIMEOUT", 7200, _parse_int, "Seconds of inactivity that end a session.",
+            minimum=60, maximum=86_400 * 30),
+    Setting("SESSION_MAX_AGE", 43_200, _parse_int, "Longest life of a session without remember-me, seconds.",
+            minimum=300, maximum=86_400 * 30),
+    Setting("REMEMBER_ME_DAYS", 30, _parse_int, "Life of a remembered session, days (at most 30).",
+            minimum=1, maximum=30),
+    Setting("FRESH_AUTH_SECONDS", 300, _parse_int,
+            "How long a password confirmation counts for sensitive changes.", minimum=30, maximum=3600),
+    Setting("MAX_CONTENT_LENGTH", 65_536, _parse_int, "Largest request body in bytes (413 above).",
+            minimum=1024, maximum=16 * 1024 * 1024),
+    Setting("SESSION_COOKIE_SECURE", None, _parse_bool,
+            "Send cookies over HTTPS only. Default: on in production, off otherwise."),
+    Setting("LANGUAGES", ("en", "zh_Hans"), _parse_list, "Languages offered, in order."),
+    Setting("LOG_LEVEL", "INFO", _parse_str, "Python log level.",
+            choices=("DEBUG", "INFO", "WARNING", "ERROR")),
+)
+
+SETTINGS_BY_NAME: Mapping[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+def _describe(setting: Setting, raw: object) -> str:
+    return "(hidden)" if setting.secret else repr(raw)
+
+
+def _check(setting: Setting, value: Any, raw: object) -> Any:
+    shown = _describe(setting, raw)
+    if setting.choices is not None and value not in setting.choices:
+        raise ConfigError(f"{setting.name}={shown}: expected one of {', '.join(setting.choices)}")
+    if isinstance(value, int) and not isinstance(value, bool):
+        if setting.minimum is not None and value < setting.minimum:
+            raise ConfigError(f"{setting.name}={shown}: must be at least {setting.minimum}")
+        if setting.maximum is not None and value > setting.maximum:
+            raise ConfigError(f"{setting.name}={shown}: must be at most {setting.maximum}")
+    return value
+
+
+def read_settings(environ: Mapping[str, str], overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Return every setting: overrides beat the environment, which beats the default."""
+    overrides = dict(overrides or {})
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        given = True
+        if setting.name in overrides:
+            raw: object = overrides.pop(setting.name)
+        elif setting.name in environ:
+            raw = environ[setting.name]
+        else:
+            raw, given = setting.default, False
+        try:
+            value = setting.parse(raw) if given and isinstance(raw, str) else raw
+        except ValueError as exc:
+            raise ConfigError(f"{setting.name}={_describe(setting, raw)}: {exc}") from None
+        values[setting.name] = _check(setting, value, raw)
+    values.update(overrides)  # Flask or extension keys that tests pass through as they are
+    if values["PASSWORD_MIN_LENGTH"] > values["PASSWORD_MAX_LENGTH"]:
+        raise ConfigError(
+            f"PASSWORD_MIN_LENGTH={values['PASSWORD_MIN_LENGTH']!r} is above "
+            f"PASSWORD_MAX_LENGTH={values['PASSWORD_MAX_LENGTH']!r}"
+        )
+    return values
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs that name no driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def development_secret_key(instance_path: Path) -> str:
+    """Read the development key from instance/, creating it (mode 0600) on first use.
+
+    The key is written to a private temporary file and linked into place, so processes starting
+    together (gunicorn workers) all end up reading the one key that won.
+    """
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key_file = instance_path / DEV_KEY_FILE
+    if not key_file.exists():
+        tmp = instance_path / f".{DEV_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        try:
+            os.link(tmp, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return key_file.read_text().strip()
+
+
+def finalise(values: dict[str, Any], instance_path: Path) -> dict[str, Any]:
+    """Derive Flask's own keys and enforce the production rules."""
+    env = values["PORTAL_ENV"]
+    production = env == "production"
+    if production:
+        key = values["SECRET_KEY"]
+        if not key or len(key) < MIN_SECRET_KEY_LENGTH or _looks_like_placeholder(key):
+            raise ConfigError(
+                "SECRET_KEY: production needs a random key of at least "
+                f"{MIN_SECRET_KEY_LENGTH} characters (python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        if values["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+            raise ConfigError(
+                "RATELIMIT_STORAGE_URI='memory://': production needs shared storage such as redis://host:6379/0"
+            )
+        on_sqlite = not values["DATABASE_URL"] or values["DATABASE_URL"].startswith("sqlite")
+        if on_sqlite and not values["ALLOW_SQLITE_IN_PRODUCTION"]:
+            raise ConfigError(
+                "DATABASE_URL: production runs on PostgreSQL; set DATABASE_URL=postgresql://… "
+                "or ALLOW_SQLITE_IN_PRODUCTION=true"
+            )
+    elif not values["SECRET_KEY"]:
+        values["SECRET_KEY"] = development_secret_key(instance_path)
+    if not values["DATABASE_URL"]:
+        instance_path.mkdir(parents=True, exist_ok=True)
+        values["DATABASE_URL"] = f"sqlite:///{instance_path / 'portal.sqlite3'}"
+    secure = values["SESSION_COOKIE_SECURE"]
+    values["SESSION_COOKIE_SECURE"] = production if secure is None else secure
+    if production and not values["SESSION_COOKIE_SECURE"]:
+        raise ConfigError("SESSION_COOKIE_SECURE=False: production cookies must be Secure")
+    values.update(
+        SQLALCHEMY_DATABASE_URI=normalise_database_url(values["DATABASE_URL"]),
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        # Security: the __Host- prefix pins the cookie to this host and path / over HTTPS.
+        SESSION_COOKIE_NAME="__Host-session" if values["SESSION_COOKIE_SECURE"] else "session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_PATH="/",
+        PERMANENT_SESSION_LIFETIME=values["REMEMBER_ME_DAYS"] * 86_400,
+        REMEMBER_COOKIE_DURATION=values["REMEMBER_ME_DAYS"] * 86_400,
+        REMEMBER_COOKIE_SECURE=values["SESSION_COOKIE_SECURE"],
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        # Flask-Limiter's headers would overwrite Retry-After on every response of a limited route, even
+        # a 200 or our own per-account 429; errors.handle_rate_limit sets it on its 429s instead.
+        RATELIMIT_HEADERS_ENABLED=False,
+        RATELIMIT_KEY_PREFIX="portal",
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session that holds it
+        BABEL_DEFAULT_LOCALE="en",
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
+        TESTING=env == "testing" or bool(values.get("TESTING")),
+    )
+    return values
+
+
+PLACEHOLDER_WORDS = ("changeme", "change-me", "change_me", "replace-me", "your-secret", "secret-key",
+                     "secret_key", "development", "example")
+
+
+def _looks_like_placeholder(key: str) -> bool:
+    """Refuse keys copied from documentation or typed by hand (few distinct characters)."""
+    lowered = key.lower()
+    return len(set(key)) < 12 or any(word in lowered for word in PLACEHOLDER_WORDS)

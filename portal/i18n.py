@@ -1,0 +1,65 @@
+"""Language: chosen from the switcher's cookie, else Accept-Language; English is the source."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, abort, current_app, has_request_context, redirect, request
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from portal.security import safe_next
+
+LANG_COOKIE = "lang"
+LANG_COOKIE_AGE = 365 * 86_400
+# Traditional-script regions are not served Simplified Chinese unasked; they fall through to English.
+TRADITIONAL = ("zh-tw", "zh-hk", "zh-mo", "zh-hant")
+LANGUAGE_NAMES = {"en": "English", "zh_Hans": "中文"}
+
+bp = Blueprint("i18n", __name__)
+
+
+def match_language(header_values: list[str], offered: tuple[str, ...]) -> str | None:
+    """The first offered language in the client's order of preference (tags like zh-CN, zh-Hans-CN)."""
+    for tag in header_values:
+        tag = tag.strip().lower().replace("_", "-")
+        primary = tag.split("-", 1)[0]
+        if primary == "zh":
+            if "zh_Hans" in offered and not tag.startswith(TRADITIONAL):
+                return "zh_Hans"
+            continue
+        if primary in offered:
+            return primary
+    return None
+
+
+def select_locale() -> str:
+    offered: tuple[str, ...] = current_app.config["LANGUAGES"]
+    if not has_request_context():  # CLI commands speak the source language
+        return offered[0]
+    chosen = request.cookies.get(LANG_COOKIE)
+    if chosen in offered:
+        return chosen
+    preferred = [value for value, _quality in request.accept_languages]
+    return match_language(preferred, offered) or offered[0]
+
+
+def html_lang() -> str:
+    return str(get_locale()).replace("_", "-")
+
+
+@bp.route("/language", methods=["POST"])
+def choose() -> Response:
+    """Remember the language picked in the footer (CSRF-checked like every form)."""
+    lang = request.form.get("lang", "")
+    if lang not in current_app.config["LANGUAGES"]:
+        abort(400, _("That language is not available."))
+    response = redirect(safe_next(request.form.get("next"), default="/"))
+    response.set_cookie(
+        LANG_COOKIE, lang, max_age=LANG_COOKIE_AGE, httponly=True, samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(html_lang=html_lang, language_names=LANGUAGE_NAMES)

@@ -1,0 +1,24 @@
+"""The registry of second-factor methods bound to an app."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+
+from portal.models import User
+from portal.twofactor.methods.base import OK, Method, Reason, Verdict
+
+__all__ = ["OK", "Method", "Reason", "Verdict", "enrolled", "get", "register"]
+
+
+def register(app: Flask, method: Method) -> None:
+    registry: dict[str, Method] = app.extensions.setdefault("portal.methods", {})
+    registry[method.kind] = method
+
+
+def get(kind: str) -> Method | None:
+    return current_app.extensions.get("portal.methods", {}).get(kind)
+
+
+def enrolled(user: User) -> list[Method]:
+    """The methods this user can sign in with, in registration order."""
+    return [m for m in current_app.extensions.get("portal.methods", {}).values() if m.is_enrolled(user)]

@@ -1,0 +1,50 @@
+"""One small interface for every second factor (after django-otp's Device)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar
+
+from portal.models import User
+
+
+class Reason(StrEnum):
+    INVALID = "invalid"
+    EXPIRED = "expired"
+    REPLAYED = "replayed"
+    THROTTLED = "throttled"
+    COOLDOWN = "cooldown"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """An expected outcome. Faults (a provider down) are exceptions instead."""
+
+    ok: bool
+    reason: Reason | None = None
+    retry_at: datetime | None = None
+
+
+OK = Verdict(ok=True)
+
+
+class Method(ABC):
+    kind: ClassVar[str]  # "totp" | "sms" | "recovery"
+
+    @property
+    @abstractmethod
+    def label(self) -> str:
+        """The method's name as the user reads it (translated)."""
+
+    @abstractmethod
+    def is_enrolled(self, user: User) -> bool: ...
+
+    def challenge(self, user: User, *, now: datetime) -> Verdict:
+        """Start a challenge (an SMS is sent); most methods have nothing to do."""
+        return OK
+
+    @abstractmethod
+    def verify(self, user: User, code: str, *, now: datetime) -> Verdict: ...

@@ -1,0 +1,97 @@
+"""Browser fixtures: the portal served on 127.0.0.1 in a thread, and a headless Chromium page."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Database, app_settings, missing_service
+from tests.e2e.support import ConsoleError
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Playwright cannot download its own browsers here: always Debian's Chromium, offline, headless.
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"  # tests/artifacts/ (git-ignored)
+
+
+@pytest.fixture
+def live_server(database: Database) -> Iterator[str]:
+    """The portal on a free loopback port with the real clock; every table is emptied afterwards."""
+    from werkzeug.serving import make_server
+
+    import portal
+    from portal.extensions import db, limiter
+
+    app = portal.create_app(app_settings(database.url))
+    with app.app_context():
+        limiter.reset()  # the limiter is module-level: per-IP counters start at zero
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        with app.app_context():
+            db.session.remove()
+            # Real commits happened: empty every table, children first.
+            for table in reversed(db.metadata.sorted_tables):
+                db.session.execute(table.delete())  # DELETE FROM "<table>", built by SQLAlchemy
+            db.session.commit()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def console_errors() -> list[ConsoleError]:
+    return []
+
+
+@pytest.fixture
+def browser_page(console_errors: list[ConsoleError]) -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        missing_service(f"Chromium at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(locale="en-US")
+            try:
+                page = context.new_page()
+                page.set_default_timeout(10_000)
+
+                def on_console(msg: Any) -> None:
+                    if msg.type == "error":
+                        console_errors.append(ConsoleError(msg.text, msg.location.get("url", "")))
+
+                page.on("console", on_console)
+                page.on("pageerror", lambda exc: console_errors.append(ConsoleError(f"uncaught {exc}", page.url)))
+                yield page
+            finally:
+                context.close()
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def screenshot(request: pytest.FixtureRequest, browser_page: Any) -> Callable[[str], Path]:
+    """screenshot("step") saves a full-page PNG as tests/artifacts/<test name>-<step>.png."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    test_name = re.sub(r"[^\w.-]+", "_", request.node.name)
+
+    def take(step: str) -> Path:
+        path = ARTIFACTS / f"{test_name}-{step}.png"
+        browser_page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take

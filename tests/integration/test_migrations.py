@@ -1,0 +1,47 @@
+"""Migrations go up to head and down to base on both databases, and match the models."""
+
+from __future__ import annotations
+
+import io
+import secrets
+from contextlib import redirect_stdout
+
+from flask_migrate import check, downgrade, upgrade
+from sqlalchemy import inspect, text
+
+from portal import create_app
+from portal.extensions import db
+from tests.conftest import app_settings, postgres_admin, postgres_schema_url
+
+TABLES = {"users", "user_sessions", "login_throttle"}
+
+
+def fresh_url(backend, tmp_path):
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'migrations.sqlite3'}", None
+    schema = f"m_{secrets.token_hex(6)}"
+    with postgres_admin() as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    return postgres_schema_url(schema), schema
+
+
+def test_upgrade_downgrade_upgrade(backend, tmp_path):
+    url, schema = fresh_url(backend, tmp_path)
+    app = create_app(app_settings(url))
+    try:
+        with app.app_context():
+            upgrade()
+            assert set(inspect(db.engine).get_table_names()) >= TABLES
+            output = io.StringIO()
+            with redirect_stdout(output):
+                check()  # the models and the migrations describe the same schema
+            downgrade(revision="base")
+            assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+            upgrade()
+            with db.engine.connect() as conn:
+                assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001_initial"
+            db.engine.dispose()
+    finally:
+        if schema:
+            with postgres_admin() as conn:
+                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')

@@ -1,0 +1,76 @@
+"""Test helpers: a browser-like client, a settable clock, a second factor for the pending state."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from portal.models import User
+from portal.twofactor.methods import OK, Method, Reason, Verdict
+
+CSRF_RE = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
+GOOD_PASSWORD = "violet elephant 42 hums"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.current = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.current
+
+    def advance(self, seconds: float) -> None:
+        self.current += timedelta(seconds=seconds)
+
+
+def csrf_token(page: TestResponse) -> str:
+    match = CSRF_RE.search(page.get_data(as_text=True))
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def submit(client: FlaskClient, form_url: str, data: dict[str, Any], action: str | None = None,
+           **kwargs: Any) -> TestResponse:
+    """GET the page with the form, then POST data with its CSRF token, as a browser would."""
+    page = client.get(form_url)
+    return client.post(action or form_url, data={"csrf_token": csrf_token(page), **data}, **kwargs)
+
+
+def login(client: FlaskClient, email: str, password: str = GOOD_PASSWORD, *,
+          headers: dict[str, str] | None = None, **fields: Any) -> TestResponse:
+    """Sign in through the form; fields are extra form fields (remember="y"), headers go with the POST."""
+    return submit(client, "/login", {"email": email, "password": password, **fields}, headers=headers or {})
+
+
+def logout(client: FlaskClient) -> TestResponse:
+    return submit(client, "/account", {}, action="/logout")
+
+
+def session_cookie(client: FlaskClient, name: str = "session") -> str | None:
+    cookie = client.get_cookie(name)
+    return cookie.value if cookie else None
+
+
+@dataclass
+class FixedCodeMethod(Method):
+    """A second factor for tests of the sign-in state machine: each enrolled user has one code."""
+
+    kind = "testcode"
+    codes: dict[int, str] = field(default_factory=dict)
+    checked: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return "Test code"
+
+    def is_enrolled(self, user: User) -> bool:
+        return user.id in self.codes
+
+    def verify(self, user: User, code: str, *, now: datetime) -> Verdict:
+        self.checked.append(code)
+        return OK if self.codes.get(user.id) == code else Verdict(ok=False, reason=Reason.INVALID)
