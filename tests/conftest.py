@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -126,13 +128,33 @@ def app(database: Database, settings: dict[str, Any], clock: FakeClock,
     with app.app_context():
         limiter.reset()  # per-IP counters start at zero for every test
     yield app
+    empty_tables(app)
+
+
+def empty_tables(app: Flask) -> None:
+    """Real commits happened: empty every table, children first, and close the pool."""
     with app.app_context():
         db.session.remove()
-        # Real commits happened: empty every table, children first.
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(table.delete())
         db.session.commit()
         db.engine.dispose()
+
+
+@contextmanager
+def serving(app: Flask) -> Iterator[str]:
+    """Serve app on a free loopback port from a thread (one thread per request); yield its base URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
 
 
 @pytest.fixture

@@ -82,16 +82,14 @@ def login() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str]
         return render_template("auth/login.html", form=form), 400 if form.is_submitted() else 200
     typed = (form.email.data or "").strip()
     email = canonical_email(typed) or typed.lower()
-    at = now()
-    until = throttle.retry_at(email, at)
+    until = throttle.admit(email, now())
+    db.session.commit()  # the attempt counts even if this request dies; no row lock held while hashing
     if until is not None:
         return _throttled("auth/login.html", form, until)
     user = db.session.scalar(select(User).where(User.email == email))
     password = form.password.data or ""
     # Security: unknown email and wrong password take the same path, cost and answer (no enumeration).
     if not passwords().verify(user.password_hash if user else None, password) or user is None:
-        throttle.record_failure(email, at)
-        db.session.commit()
         log.info("password rejected")
         return render_template("auth/login.html", form=form,
                                error=_("The email address or password is incorrect.")), 400
@@ -114,14 +112,12 @@ def reauth() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str
     form = ReauthForm()
     if not form.validate_on_submit():
         return render_template("auth/reauth.html", form=form), 400 if form.is_submitted() else 200
-    at = now()
-    until = throttle.retry_at(current_user.email, at)
+    until = throttle.admit(current_user.email, now())
+    db.session.commit()
     if until is not None:
         return _throttled("auth/reauth.html", form, until)
-    # Security: a stolen session is no password oracle; failures share the sign-in throttle.
+    # Security: a stolen session is no password oracle; attempts share the sign-in throttle.
     if not passwords().verify(current_user.password_hash, form.password.data or ""):
-        throttle.record_failure(current_user.email, at)
-        db.session.commit()
         return render_template("auth/reauth.html", form=form, error=_("That password is incorrect.")), 400
     throttle.reset(current_user.email)
     flow.confirm_password(flow.current_row())

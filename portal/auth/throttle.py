@@ -1,7 +1,11 @@
-"""Per-account password throttle: progressive delays after LOGIN_FREE_FAILURES wrong passwords.
+"""Per-account password throttle: progressive delays after LOGIN_FREE_FAILURES attempts that failed.
 
 Keyed by a keyed hash of the email as typed (canonical form), whether or not an account has it, so a
-delay says nothing about which accounts exist. Stored in the database: every process shares it.
+delay says nothing about which accounts exist. Stored in the database, so every process shares it.
+
+An attempt is counted *before* the password is checked, by one conditional UPDATE that also sets the
+next allowed time; a correct password then resets the count. So a burst of parallel guesses cannot
+all slip through the check before any of them is recorded.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, update
+from sqlalchemy import case, delete, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -23,37 +27,45 @@ def throttle_key(email: str) -> str:
     return keyed_hash("login-throttle", email)
 
 
-def retry_at(email: str, now: datetime) -> datetime | None:
-    """When the next attempt for this email is allowed, if that is in the future."""
-    row = db.session.get(LoginThrottle, throttle_key(email))
-    if row is None or row.retry_at is None:
-        return None
-    at = as_utc(row.retry_at)
-    return at if at > now else None
+def delays(free: int, longest: int) -> dict[int, int]:
+    """Seconds to wait after the nth failure: 1, 2, 4 … from the free-th on, capped at longest."""
+    table, n = {}, free
+    while not table or table[n - 1] < longest:
+        table[n] = min(2 ** (n - free), longest)
+        n += 1
+    return table
 
 
-def record_failure(email: str, now: datetime) -> None:
-    """Count one wrong password atomically and set the next allowed time."""
+def admit(email: str, now: datetime) -> datetime | None:
+    """Count an attempt for email; return None if it may go ahead, or when the next one may."""
+    cfg = current_app.config
     key = throttle_key(email)
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(LoginThrottle).values(key=key, failures=1, retry_at=None, updated_at=now)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[LoginThrottle.key],
-        set_={"failures": LoginThrottle.failures + 1, "updated_at": now},
+    db.session.execute(
+        insert(LoginThrottle).values(key=key, failures=0, retry_at=None, updated_at=now)
+        .on_conflict_do_nothing(index_elements=[LoginThrottle.key])
     )
-    db.session.execute(stmt)
+    table = delays(cfg["LOGIN_FREE_FAILURES"], cfg["LOGIN_MAX_DELAY"])
+    next_retry = case(
+        {n: now + timedelta(seconds=s) for n, s in table.items()},
+        value=LoginThrottle.failures + 1,
+        else_=case((LoginThrottle.failures + 1 > max(table), now + timedelta(seconds=cfg["LOGIN_MAX_DELAY"]))),
+    )
+    admitted = db.session.execute(
+        update(LoginThrottle)
+        .where(LoginThrottle.key == key, or_(LoginThrottle.retry_at.is_(None), LoginThrottle.retry_at <= now))
+        .values(failures=LoginThrottle.failures + 1, retry_at=next_retry, updated_at=now)
+        .returning(LoginThrottle.failures)
+    ).first()
+    if admitted is not None:
+        return None
     row = db.session.get(LoginThrottle, key, populate_existing=True)
-    assert row is not None
-    free = current_app.config["LOGIN_FREE_FAILURES"]
-    if row.failures >= free:
-        delay = min(2 ** min(row.failures - free, 30), current_app.config["LOGIN_MAX_DELAY"])
-        db.session.execute(
-            update(LoginThrottle).where(LoginThrottle.key == key)
-            .values(retry_at=now + timedelta(seconds=delay))
-        )
+    assert row is not None and row.retry_at is not None
+    return as_utc(row.retry_at)
 
 
 def reset(email: str) -> None:
+    """A correct password: forget the count."""
     db.session.execute(delete(LoginThrottle).where(LoginThrottle.key == throttle_key(email)))
 
 

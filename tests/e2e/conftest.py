@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import Database, app_settings, missing_service
+from tests.conftest import Database, app_settings, empty_tables, missing_service, serving
 from tests.e2e.support import ConsoleError
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -25,30 +24,17 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"  # tests/artifacts
 @pytest.fixture
 def live_server(database: Database) -> Iterator[str]:
     """The portal on a free loopback port with the real clock; every table is emptied afterwards."""
-    from werkzeug.serving import make_server
-
     import portal
-    from portal.extensions import db, limiter
+    from portal.extensions import limiter
 
     app = portal.create_app(app_settings(database.url))
     with app.app_context():
         limiter.reset()  # the limiter is module-level: per-IP counters start at zero
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        with serving(app) as url:
+            yield url
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-        with app.app_context():
-            db.session.remove()
-            # Real commits happened: empty every table, children first.
-            for table in reversed(db.metadata.sorted_tables):
-                db.session.execute(table.delete())  # DELETE FROM "<table>", built by SQLAlchemy
-            db.session.commit()
-            db.engine.dispose()
+        empty_tables(app)
 
 
 @pytest.fixture
