@@ -82,7 +82,7 @@ def load_session() -> None:
     g.portal_session = row
     if at - as_utc(row.last_seen_at) >= LAST_SEEN_GRANULARITY:
         row.last_seen_at = at
-        row.ip = client_ip()
+        row.ip = client_ip()[:64]
         db.session.commit()
 
 
@@ -94,6 +94,11 @@ def pending_user() -> User | None:
     """The user of a pending sign-in, or None. Only second-step views ever get one."""
     row = current_row()
     return row.user if row is not None and row.stage == PENDING else None
+
+
+def printable(text: str) -> str:
+    """Drop control characters (NUL cannot be stored in PostgreSQL text) from header values we keep."""
+    return "".join(ch for ch in text if ch.isprintable())
 
 
 def _forget_browser() -> None:
@@ -111,7 +116,7 @@ def _new_row(user: User, stage: str, *, remember: bool, at: datetime) -> UserSes
     row = UserSession(
         token_hash=token_hash(token), user=user, stage=stage, created_at=at, last_seen_at=at,
         expires_at=at, password_confirmed_at=at, remember=remember, failed_codes=0,
-        ip=client_ip(), user_agent=(request.user_agent.string or "")[:512],
+        ip=client_ip()[:64], user_agent=printable(request.user_agent.string or "")[:512],
     )
     _set_expiry(row, at)
     db.session.add(row)

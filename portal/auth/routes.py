@@ -81,12 +81,14 @@ def login() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str]
     if not form.validate_on_submit():
         return render_template("auth/login.html", form=form), 400 if form.is_submitted() else 200
     typed = (form.email.data or "").strip()
-    email = canonical_email(typed) or typed.lower()
+    canonical = canonical_email(typed)
+    email = canonical or typed.lower()  # the throttle key: only its keyed hash is stored
     until = throttle.admit(email, now())
     db.session.commit()  # the attempt counts even if this request dies; no row lock held while hashing
     if until is not None:
         return _throttled("auth/login.html", form, until)
-    user = db.session.scalar(select(User).where(User.email == email))
+    # Security: only a valid address reaches a query (a NUL byte would make PostgreSQL fail).
+    user = db.session.scalar(select(User).where(User.email == canonical)) if canonical else None
     password = form.password.data or ""
     # Security: unknown email and wrong password take the same path, cost and answer (no enumeration).
     if not passwords().verify(user.password_hash if user else None, password) or user is None:
