@@ -8,7 +8,9 @@ HOST ?= 127.0.0.1
 WORKERS ?= 2
 export FLASK_APP := wsgi
 
-.PHONY: run test lint i18n-extract i18n-compile chromium clean
+.PHONY: run test lint i18n-extract i18n-compile test-tools clean
+# Debian packages the tests drive: a real browser, a QR reader and an independent TOTP implementation.
+TEST_TOOLS := chromium:chromium chromedriver:chromium-driver zbarimg:zbar-tools oathtool:oathtool
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,17 +37,19 @@ run: $(VENV)/.runtime i18n-compile
 	$(BIN)/flask db upgrade
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - wsgi:app
 
-## Debian's Chromium and ChromeDriver for the browser tests (Playwright cannot download browsers here).
-chromium:
-	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+## Debian's Chromium, ChromeDriver, zbar-tools and oathtool for the tests (Playwright cannot download browsers here).
+test-tools:
+	@missing=""; for pair in $(TEST_TOOLS); do command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver; \
+		echo "installing:$$missing"; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 
-test: $(VENV)/.dev i18n-compile chromium lint
+test: $(VENV)/.dev i18n-compile test-tools lint
 	$(BIN)/python -m pytest
 
 clean:

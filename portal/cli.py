@@ -58,5 +58,22 @@ def prune(throttle_days: int) -> None:
     click.echo(f"Deleted {sessions} expired sessions and {throttles} old throttles.")
 
 
+
+
+@portal_cli.command("rotate-keys")
+def rotate_keys() -> None:
+    """Re-encrypt every TOTP secret under the first key of TOTP_ENCRYPTION_KEYS."""
+    from portal.crypto import secret_box
+    from portal.models import TotpFactor
+
+    box = secret_box()
+    count = 0
+    for factor in db.session.scalars(select(TotpFactor)):
+        factor.secret_encrypted = box.rotate(factor.secret_encrypted)
+        count += 1
+    db.session.commit()
+    click.echo(f"Re-encrypted {count} authenticator secrets with the first key; older keys can now be removed.")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(portal_cli)

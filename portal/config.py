@@ -5,6 +5,8 @@ A bad value stops start-up with a ConfigError that names the key and the value (
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 import secrets
@@ -15,6 +17,7 @@ from typing import Any
 
 ENVIRONMENTS = ("development", "production", "testing")
 DEV_KEY_FILE = "secret_key"
+TOTP_KEY_FILE = "totp_keys"
 MIN_SECRET_KEY_LENGTH = 32
 
 
@@ -108,6 +111,25 @@ SETTINGS: tuple[Setting, ...] = (
             minimum=1024, maximum=16 * 1024 * 1024),
     Setting("SESSION_COOKIE_SECURE", None, _parse_bool,
             "Send cookies over HTTPS only. Default: on in production, off otherwise."),
+    Setting("SECOND_FACTOR_FREE_FAILURES", 5, _parse_int,
+            "Wrong second-factor codes per account (all methods) before delays start (1, 2, 4 … s).",
+            minimum=1, maximum=50),
+    Setting("SECOND_FACTOR_MAX_DELAY", 900, _parse_int, "Longest delay between second-factor attempts, seconds.",
+            minimum=1, maximum=86_400),
+    Setting("SECOND_FACTOR_LOCK_AT", 50, _parse_int,
+            "Wrong codes after which every factor but a recovery code is locked until an admin resets it.",
+            minimum=5, maximum=1000),
+    Setting("TOTP_ISSUER", "2FA Portal", _parse_str,
+            "Issuer shown in authenticator apps (no colon)."),
+    Setting("TOTP_ENCRYPTION_KEYS", (), _parse_list,
+            "Fernet keys (comma-separated, newest first) that encrypt TOTP secrets at rest. Required in "
+            "production; development creates instance/totp_keys. Rotate: add a key in front, then run "
+            "flask --app wsgi portal rotate-keys.", secret=True),
+    Setting("TOTP_ENROLL_TTL", 600, _parse_int, "Seconds an unconfirmed authenticator setup lasts.",
+            minimum=60, maximum=3600),
+    Setting("TOTP_DRIFT_STEPS", 10, _parse_int,
+            "How many 30 s steps beyond ±1 are checked to tell a user their phone's clock is off.",
+            minimum=1, maximum=40),
     Setting("LANGUAGES", ("en", "zh_Hans"), _parse_list, "Languages offered, in order."),
     Setting("LOG_LEVEL", "INFO", _parse_str, "Python log level.",
             choices=("DEBUG", "INFO", "WARNING", "ERROR")),
@@ -166,19 +188,31 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
-def development_secret_key(instance_path: Path) -> str:
-    """Read the development key from instance/, creating it (mode 0600) on first use.
+def fernet_key() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+def is_fernet_key(key: str) -> bool:
+    try:
+        return len(base64.urlsafe_b64decode(key.encode())) == 32 and len(key) == 44
+    except (ValueError, binascii.Error):
+        return False
+
+
+def development_secret_key(instance_path: Path, name: str = DEV_KEY_FILE,
+                           make: Callable[[], str] = lambda: secrets.token_urlsafe(48)) -> str:
+    """Read a development key from instance/, creating it (mode 0600) on first use.
 
     The key is written to a private temporary file and linked into place, so processes starting
     together (gunicorn workers) all end up reading the one key that won.
     """
     instance_path.mkdir(parents=True, exist_ok=True)
-    key_file = instance_path / DEV_KEY_FILE
+    key_file = instance_path / name
     if not key_file.exists():
-        tmp = instance_path / f".{DEV_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        tmp = instance_path / f".{name}.{os.getpid()}.{secrets.token_hex(4)}"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
+            handle.write(make())
         try:
             os.link(tmp, key_file)
         except FileExistsError:
@@ -209,8 +243,21 @@ def finalise(values: dict[str, Any], instance_path: Path) -> dict[str, Any]:
                 "DATABASE_URL: production runs on PostgreSQL; set DATABASE_URL=postgresql://… "
                 "or ALLOW_SQLITE_IN_PRODUCTION=true"
             )
-    elif not values["SECRET_KEY"]:
-        values["SECRET_KEY"] = development_secret_key(instance_path)
+        if not values["TOTP_ENCRYPTION_KEYS"]:
+            raise ConfigError(
+                "TOTP_ENCRYPTION_KEYS: production needs at least one Fernet key (python -c "
+                "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
+            )
+    else:
+        if not values["SECRET_KEY"]:
+            values["SECRET_KEY"] = development_secret_key(instance_path)
+        if not values["TOTP_ENCRYPTION_KEYS"]:
+            values["TOTP_ENCRYPTION_KEYS"] = (development_secret_key(instance_path, TOTP_KEY_FILE, fernet_key),)
+    for index, key in enumerate(values["TOTP_ENCRYPTION_KEYS"]):
+        if not is_fernet_key(key):
+            raise ConfigError(f"TOTP_ENCRYPTION_KEYS: key {index + 1} is not a Fernet key (32 url-safe base64 bytes)")
+    if ":" in values["TOTP_ISSUER"] or not values["TOTP_ISSUER"]:
+        raise ConfigError(f"TOTP_ISSUER={values['TOTP_ISSUER']!r}: must be non-empty and contain no colon")
     if not values["DATABASE_URL"]:
         instance_path.mkdir(parents=True, exist_ok=True)
         values["DATABASE_URL"] = f"sqlite:///{instance_path / 'portal.sqlite3'}"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from cryptography.fernet import Fernet, MultiFernet
 from flask import Flask, current_app
 
 DUMMY_PASSWORD = "not a password: equalises the time of unknown-email sign-ins"  # noqa: S105
@@ -45,6 +46,7 @@ def init_app(app: Flask) -> None:
             parallelism=app.config["ARGON2_PARALLELISM"],
         )
     )
+    app.extensions["portal.secret_box"] = SecretBox(app.config["TOTP_ENCRYPTION_KEYS"])
 
 
 def passwords() -> Passwords:
@@ -60,3 +62,24 @@ def keyed_hash(purpose: str, value: str) -> str:
 def token_hash(token: str) -> str:
     """SHA-256 of a high-entropy random token (session ids): a leaked table holds no live cookie."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+class SecretBox:
+    """Encrypts TOTP secrets at rest with MultiFernet: the first key encrypts, every key decrypts."""
+
+    def __init__(self, keys: tuple[str, ...]) -> None:
+        self._fernet = MultiFernet([Fernet(key.encode()) for key in keys])
+
+    def seal(self, secret: str) -> str:
+        return self._fernet.encrypt(secret.encode()).decode()
+
+    def open(self, token: str) -> str:
+        return self._fernet.decrypt(token.encode()).decode()
+
+    def rotate(self, token: str) -> str:
+        """Re-encrypt under the first (newest) key."""
+        return self._fernet.rotate(token.encode()).decode()
+
+
+def secret_box() -> SecretBox:
+    return current_app.extensions["portal.secret_box"]

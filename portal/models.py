@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, false
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
@@ -22,6 +22,9 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Second-factor attempts across every method and pending sign-in (SECURITY.md "Limits").
+    factor_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    factor_retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     sessions: Mapped[list[UserSession]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
     )
@@ -60,3 +63,42 @@ class LoginThrottle(db.Model):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class TotpFactor(db.Model):
+    """An authenticator app. confirmed_at is NULL while the enrollment is pending.
+
+    A user has at most one confirmed and at most one pending factor (partial unique indexes); a
+    pending replacement never touches the confirmed one until it is confirmed itself.
+    """
+
+    __tablename__ = "totp_factors"
+    __table_args__ = (
+        Index("uq_totp_factors_confirmed", "user_id", unique=True,
+              sqlite_where=text("confirmed_at IS NOT NULL"), postgresql_where=text("confirmed_at IS NOT NULL")),
+        Index("uq_totp_factors_pending", "user_id", unique=True,
+              sqlite_where=text("confirmed_at IS NULL"), postgresql_where=text("confirmed_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    secret_encrypted: Mapped[str] = mapped_column(Text)  # Fernet token; never the base32 secret
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # last accepted 30 s step
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class AuditEvent(db.Model):
+    """An append-only record of a security-relevant change. The application never updates or deletes one."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    event: Mapped[str] = mapped_column(String(64))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True,
+                                                   index=True)
+    ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    details: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)

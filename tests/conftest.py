@@ -15,6 +15,7 @@ from flask import Flask
 from flask_migrate import upgrade
 
 from portal import create_app
+from portal.config import fernet_key
 from portal.extensions import db
 from portal.models import User
 from tests import netguard
@@ -25,6 +26,7 @@ netguard.install()  # Security: an autouse guard for the whole run, before any f
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TEST_SECRET = "test-" + secrets.token_urlsafe(40)
+TEST_TOTP_KEY = fernet_key()
 CHEAP_ARGON2 = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 64, "ARGON2_PARALLELISM": 1}
 
 
@@ -97,7 +99,8 @@ def database(backend: str, databases: dict[str, Database], tmp_path_factory: pyt
 def app_settings(url: str, **extra: Any) -> dict[str, Any]:
     return {"PORTAL_ENV": "testing", "SECRET_KEY": TEST_SECRET, "DATABASE_URL": url,
             "RATELIMIT_STORAGE_URI": "memory://", "RATELIMIT_LOGIN": "1000 per minute",
-            "RATELIMIT_REGISTER": "1000 per minute", **CHEAP_ARGON2, **extra}
+            "RATELIMIT_REGISTER": "1000 per minute", "TOTP_ENCRYPTION_KEYS": (TEST_TOTP_KEY,),
+            **CHEAP_ARGON2, **extra}
 
 
 @pytest.fixture

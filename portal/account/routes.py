@@ -8,11 +8,13 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from portal.account import activity
 from portal.account.agents import describe_agent
 from portal.auth import flow
 from portal.auth.forms import PostForm
 from portal.extensions import db
 from portal.twofactor import methods
+from portal.twofactor.methods.totp import confirmed_factor
 
 bp = Blueprint("account", __name__)
 bp.add_app_template_filter(describe_agent, "agent")
@@ -29,6 +31,8 @@ def overview() -> str:
     return render_template(
         "account/overview.html",
         methods=methods.enrolled(current_user),
+        totp=confirmed_factor(current_user),
+        activity=activity.recent(current_user),
         sessions=flow.active_sessions(current_user),
         this_session=flow.current_row(),
         form=PostForm(),

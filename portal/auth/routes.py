@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -19,6 +18,7 @@ from portal.clock import now
 from portal.crypto import passwords
 from portal.extensions import db, limiter
 from portal.models import User
+from portal.responses import wait_response
 from portal.security import safe_next
 from portal.twofactor import methods
 
@@ -32,12 +32,6 @@ def _login_limit() -> str:
 
 def _register_limit() -> str:
     return current_app.config["RATELIMIT_REGISTER"]
-
-
-def _throttled(template: str, form: object, until: datetime) -> tuple[str, int, dict[str, str]]:
-    seconds = max(1, int((until - now()).total_seconds() + 0.999))
-    message = _("Too many attempts. Wait %(seconds)d seconds, then try again.", seconds=seconds)
-    return render_template(template, form=form, error=message), 429, {"Retry-After": str(seconds)}
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -86,7 +80,7 @@ def login() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str]
     until = throttle.admit(email, now())
     db.session.commit()  # the attempt counts even if this request dies; no row lock held while hashing
     if until is not None:
-        return _throttled("auth/login.html", form, until)
+        return wait_response("auth/login.html", until, form=form)
     # Security: only a valid address reaches a query (a NUL byte would make PostgreSQL fail).
     user = db.session.scalar(select(User).where(User.email == canonical)) if canonical else None
     password = form.password.data or ""
@@ -117,7 +111,7 @@ def reauth() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str
     until = throttle.admit(current_user.email, now())
     db.session.commit()
     if until is not None:
-        return _throttled("auth/reauth.html", form, until)
+        return wait_response("auth/reauth.html", until, form=form)
     # Security: a stolen session is no password oracle; attempts share the sign-in throttle.
     if not passwords().verify(current_user.password_hash, form.password.data or ""):
         return render_template("auth/reauth.html", form=form, error=_("That password is incorrect.")), 400

@@ -10,30 +10,22 @@ all slip through the check before any of them is recorded.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import case, delete, or_, update
+from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from portal.clock import as_utc
 from portal.crypto import keyed_hash
 from portal.extensions import db
+from portal.limits import admit_update
 from portal.models import LoginThrottle
 
 
 def throttle_key(email: str) -> str:
     return keyed_hash("login-throttle", email)
-
-
-def delays(free: int, longest: int) -> dict[int, int]:
-    """Seconds to wait after the nth failure: 1, 2, 4 … from the free-th on, capped at longest."""
-    table, n = {}, free
-    while not table or table[n - 1] < longest:
-        table[n] = min(2 ** (n - free), longest)
-        n += 1
-    return table
 
 
 def admit(email: str, now: datetime) -> datetime | None:
@@ -45,19 +37,9 @@ def admit(email: str, now: datetime) -> datetime | None:
         insert(LoginThrottle).values(key=key, failures=0, retry_at=None, updated_at=now)
         .on_conflict_do_nothing(index_elements=[LoginThrottle.key])
     )
-    table = delays(cfg["LOGIN_FREE_FAILURES"], cfg["LOGIN_MAX_DELAY"])
-    next_retry = case(
-        {n: now + timedelta(seconds=s) for n, s in table.items()},
-        value=LoginThrottle.failures + 1,
-        else_=case((LoginThrottle.failures + 1 > max(table), now + timedelta(seconds=cfg["LOGIN_MAX_DELAY"]))),
-    )
-    admitted = db.session.execute(
-        update(LoginThrottle)
-        .where(LoginThrottle.key == key, or_(LoginThrottle.retry_at.is_(None), LoginThrottle.retry_at <= now))
-        .values(failures=LoginThrottle.failures + 1, retry_at=next_retry, updated_at=now)
-        .returning(LoginThrottle.failures)
-    ).first()
-    if admitted is not None:
+    stmt = admit_update(LoginThrottle, LoginThrottle.key == key, LoginThrottle.failures, LoginThrottle.retry_at,
+                        now, free=cfg["LOGIN_FREE_FAILURES"], longest=cfg["LOGIN_MAX_DELAY"], updated_at=now)
+    if db.session.execute(stmt).first() is not None:
         return None
     row = db.session.get(LoginThrottle, key, populate_existing=True)
     assert row is not None and row.retry_at is not None

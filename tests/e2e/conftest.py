@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +23,20 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"  # tests/artifacts
 
 
 @pytest.fixture
-def live_server(database: Database) -> Iterator[str]:
-    """The portal on a free loopback port with the real clock; every table is emptied afterwards."""
+def live_clock() -> Callable[[], datetime] | None:
+    """The live server's clock: None is the real clock; a test module can override it with a FakeClock."""
+    return None
+
+
+@pytest.fixture
+def live_server(database: Database, live_clock: Callable[[], datetime] | None) -> Iterator[str]:
+    """The portal on a free loopback port (real clock unless live_clock says otherwise); tables emptied after."""
     import portal
     from portal.extensions import limiter
 
     app = portal.create_app(app_settings(database.url))
+    if live_clock is not None:
+        app.extensions["portal.clock"] = live_clock
     with app.app_context():
         limiter.reset()  # the limiter is module-level: per-IP counters start at zero
     try:
@@ -43,7 +52,13 @@ def console_errors() -> list[ConsoleError]:
 
 
 @pytest.fixture
-def browser_page(console_errors: list[ConsoleError]) -> Iterator[Any]:
+def browser_locale() -> str:
+    """The browser's locale (navigator.language and Accept-Language); parametrize it to change."""
+    return "en-US"
+
+
+@pytest.fixture
+def browser_page(console_errors: list[ConsoleError], browser_locale: str) -> Iterator[Any]:
     if not CHROMIUM.exists():
         missing_service(f"Chromium at {CHROMIUM}")
     from playwright.sync_api import sync_playwright
@@ -51,7 +66,7 @@ def browser_page(console_errors: list[ConsoleError]) -> Iterator[Any]:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(locale="en-US")
+            context = browser.new_context(locale=browser_locale)
             try:
                 page = context.new_page()
                 page.set_default_timeout(10_000)

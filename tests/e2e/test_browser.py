@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
-from babel.messages.pofile import read_po
 from playwright.sync_api import Page, expect
 
-from tests.e2e.support import ConsoleError
+from tests.e2e.support import ConsoleError, zh
 from tests.support import GOOD_PASSWORD
 
 pytestmark = pytest.mark.e2e
@@ -21,20 +19,11 @@ expect.set_options(timeout=10_000)
 
 EMAIL = "e2e@example.com"
 WRONG_PASSWORD = "not the right password 7"
-ZH_PO = Path(__file__).resolve().parents[2] / "portal/translations/zh_Hans/LC_MESSAGES/messages.po"
 # Debian's headless Chromium says "... (X11; Linux x86_64) ... HeadlessChrome/<version> Safari/...":
 # portal/account/agents.py finds "Chrome/" (Chrome) and "Linux" (Linux).
 AGENT_NAME = "Chrome on Linux"
 
 
-@cache
-def zh(msgid: str) -> str:
-    """The Simplified Chinese translation of msgid, read from the catalogue the app uses."""
-    with ZH_PO.open("rb") as f:
-        catalog = read_po(f)
-    message = catalog.get(msgid)
-    assert message is not None and message.string, f"no zh_Hans translation for {msgid!r}"
-    return str(message.string)
 
 
 def real_errors(errors: list[ConsoleError], base: str, expected: tuple[ConsoleError, ...] = ()) -> list[str]:

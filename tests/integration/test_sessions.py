@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from portal.config import fernet_key
 from portal.extensions import db
 from portal.models import UserSession
 from tests.support import login, logout, session_cookie, submit
@@ -138,7 +139,8 @@ def test_production_app_sets_secure_host_cookie(make_app, make_user, redis_url):
 
     make_user("prod@example.com")
     prod = make_app(PORTAL_ENV="production", SECRET_KEY=secrets.token_urlsafe(48),
-                    RATELIMIT_STORAGE_URI=redis_url, ALLOW_SQLITE_IN_PRODUCTION=True)
+                    RATELIMIT_STORAGE_URI=redis_url, ALLOW_SQLITE_IN_PRODUCTION=True,
+                    TOTP_ENCRYPTION_KEYS=(fernet_key(),))
     browser = prod.test_client()
     page = browser.get("/login", base_url="https://portal.test")
     from tests.support import csrf_token

@@ -207,6 +207,7 @@ def production(**overrides: Any) -> dict[str, Any]:
         "SECRET_KEY": GOOD_KEY,
         "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
         "DATABASE_URL": "postgresql://portal@127.0.0.1:5432/portal",
+        "TOTP_ENCRYPTION_KEYS": (config.fernet_key(),),
         **overrides,
     })
 
@@ -219,10 +220,29 @@ def test_development_creates_a_private_key_file_and_reuses_it(tmp_path: Path) ->
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert len(first["SECRET_KEY"]) >= config.MIN_SECRET_KEY_LENGTH
     assert key_file.read_text().strip() == first["SECRET_KEY"]
-    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]  # the temporary file was removed
+    # the temporary files were removed; the TOTP encryption key is made the same way
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["secret_key", "totp_keys"]
+    totp_file = tmp_path / "totp_keys"
+    assert stat.S_IMODE(totp_file.stat().st_mode) == 0o600
+    assert first["TOTP_ENCRYPTION_KEYS"] == (totp_file.read_text().strip(),)
+    assert config.is_fernet_key(first["TOTP_ENCRYPTION_KEYS"][0])
 
     second = finalise(read_settings({}, {"DATABASE_URL": url}), tmp_path)
     assert second["SECRET_KEY"] == first["SECRET_KEY"]
+    assert second["TOTP_ENCRYPTION_KEYS"] == first["TOTP_ENCRYPTION_KEYS"]
+
+
+def test_production_refuses_missing_or_bad_totp_keys(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^TOTP_ENCRYPTION_KEYS: production needs"):
+        finalise(production(TOTP_ENCRYPTION_KEYS=()), tmp_path)
+    with pytest.raises(ConfigError, match=r"^TOTP_ENCRYPTION_KEYS: key 2 is not a Fernet key") as caught:
+        finalise(production(TOTP_ENCRYPTION_KEYS=(config.fernet_key(), "not-a-key-hunter2")), tmp_path)
+    assert "hunter2" not in str(caught.value)
+
+
+def test_issuer_with_colon_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^TOTP_ISSUER='Acme: Portal'"):
+        finalise(production(TOTP_ISSUER="Acme: Portal"), tmp_path)
 
 
 def test_development_with_a_key_writes_no_file(tmp_path: Path) -> None:

@@ -23,5 +23,5 @@ def test_settings_table_lists_every_setting_with_its_default():
         default = setting.default
         if isinstance(default, tuple):
             default = ",".join(default)
-        shown = "(none)" if default is None else f"`{default}`"
+        shown = "(none)" if default in (None, "") else f"`{default}`"
         assert rows[setting.name].strip() == shown, setting.name

@@ -17,6 +17,7 @@ class Reason(StrEnum):
     REPLAYED = "replayed"
     THROTTLED = "throttled"
     COOLDOWN = "cooldown"
+    CLOCK_SKEW = "clock_skew"  # the code matches a step just outside the window: the phone's clock is off
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Verdict:
     ok: bool
     reason: Reason | None = None
     retry_at: datetime | None = None
+    skew_seconds: int | None = None  # with CLOCK_SKEW: how far the phone is ahead (+) or behind (-)
 
 
 OK = Verdict(ok=True)

@@ -1,0 +1,24 @@
+"""Recent security activity on the account page, read from the audit log."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.models import AuditEvent, User
+
+LABELS = {
+    "totp.enrolled": _l("Authenticator app set up"),
+    "totp.replaced": _l("Authenticator app replaced"),
+    "totp.removed": _l("Authenticator app removed"),
+    "signin.second_factor": _l("Signed in with two-step verification"),
+}
+
+
+def recent(user: User, limit: int = 10) -> list[tuple[AuditEvent, str]]:
+    rows = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.subject_id == user.id)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)
+    )
+    return [(row, str(LABELS.get(row.event, row.event))) for row in rows]

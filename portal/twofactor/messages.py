@@ -1,0 +1,25 @@
+"""What a person reads when a code is not accepted (one place for every method and page)."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from portal.twofactor.methods.base import Reason, Verdict
+
+
+def verdict_message(verdict: Verdict) -> str:
+    if verdict.reason is Reason.REPLAYED:
+        return _("That code was already used. Wait until your app shows a new code (at most 30 seconds), "
+                 "then enter the new one.")
+    if verdict.reason is Reason.CLOCK_SKEW and verdict.skew_seconds is not None:
+        seconds = abs(verdict.skew_seconds)
+        if verdict.skew_seconds > 0:
+            return _("That code belongs to a time about %(seconds)d seconds ahead: your phone's clock seems to "
+                     "be fast. Turn on automatic date and time in your phone's settings, then enter a new code.",
+                     seconds=seconds)
+        return _("That code belongs to a time about %(seconds)d seconds ago: your phone's clock seems to be "
+                 "slow. Turn on automatic date and time in your phone's settings, then enter a new code.",
+                 seconds=seconds)
+    if verdict.reason is Reason.EXPIRED:
+        return _("This code has expired. Start again to get a new one.")
+    return _("That code is not correct. Check that you are reading the code for this site and try again.")

@@ -1,0 +1,289 @@
+"""End to end in headless Chromium: set up an authenticator app, then sign in with its codes.
+
+The server's clock is a FakeClock started at the real time (so the page's JavaScript countdown and the
+server roughly agree) and moved on by hand: no test waits 30 s for a new code. Every code comes from
+tests/otp.py (our own RFC 6238 code, checked once against oathtool), never from the portal or pyotp.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.support import ConsoleError, zh
+from tests.otp import decode_qr, oathtool_code, parse_otpauth, totp
+from tests.support import GOOD_PASSWORD, FakeClock
+
+pytestmark = pytest.mark.e2e
+
+expect.set_options(timeout=10_000)
+
+EMAIL = "totp-e2e@example.com"
+ISSUER = "2FA Portal"
+STEP = 30
+ENROLLED = "Your authenticator app is set up. You will need a code from it each time you sign in."
+NOT_CORRECT = "That code is not correct. Check that you are reading the code for this site and try again."
+REPLAYED_START = "That code was already used."
+VERIFY_PROMPT = f"Open your authenticator app and enter the 6-digit code it shows for {ISSUER}."
+VERIFY_URL = re.compile(r"/2fa/verify\?method=totp(&next=(/|%2F)account)?$")
+BASE32_SECRET = re.compile(r"[A-Z2-7]{32}")
+ADDED_UTC = re.compile(r"Added .+ UTC\.")
+
+
+@pytest.fixture
+def live_clock() -> FakeClock:
+    """The live server's clock, set to the real time now; tests advance it instead of sleeping."""
+    clock = FakeClock()
+    clock.current = datetime.now(UTC)
+    return clock
+
+
+
+
+def heading(page: Page, name: str, level: int = 1) -> Any:
+    return page.get_by_role("heading", level=level, name=name, exact=True)
+
+
+def header_button(page: Page, name: str) -> Any:
+    return page.locator("header.site-header").get_by_role("button", name=name, exact=True)
+
+
+def totp_card(page: Page, title: str = "Authenticator app") -> Any:
+    """The account page's "Authenticator app" section."""
+    return page.locator("section.card").filter(has=heading(page, title, level=2))
+
+
+def field_errors(page: Page) -> Any:
+    return page.locator("main ul.errors")
+
+
+def wrong_code(secret: str, at: datetime) -> str:
+    """A 6-digit code that matches no step the portal looks at (±1 accepted, ±10 reported as clock skew)."""
+    near = {totp(secret, at, offset) for offset in range(-12, 13)}
+    return next(c for c in (f"{n:06d}" for n in range(0, 1_000_000, 111_111)) if c not in near)
+
+
+def expect_refused(page: Page, console_errors: list[ConsoleError], submit: Callable[[], None]) -> ConsoleError:
+    """Submit a form the server answers with 400; return the one console error Chromium logs for it."""
+    before = len(console_errors)
+    with page.expect_console_message(lambda m: m.type == "error" and "status of 400" in m.text):
+        submit()
+    refused = [e for e in console_errors[before:] if "status of 400" in e.text]
+    assert len(refused) == 1, refused
+    return refused[0]
+
+
+def register(page: Page, base: str, email: str = EMAIL, t: Callable[[str], str] = str) -> None:
+    """Create an account through the form (labels in the page's language); lands on /account."""
+    page.goto(f"{base}/register")
+    expect(heading(page, t("Create your account"))).to_be_visible()
+    page.get_by_label(t("Email"), exact=True).fill(email)
+    page.get_by_label(t("Password"), exact=True).fill(GOOD_PASSWORD)
+    page.get_by_label(t("Repeat the password"), exact=True).fill(GOOD_PASSWORD)
+    page.locator("main").get_by_role("button", name=t("Create account"), exact=True).click()
+    expect(page).to_have_url(f"{base}/account")
+    expect(page.locator(".flash")).to_have_text(t("Your account is ready. Next, set up two-factor authentication."))
+
+
+def open_setup(page: Page, base: str, t: Callable[[str], str] = str) -> str:
+    """From /account, follow "Set up an authenticator app"; return "direct" or "reauth" (the path taken)."""
+    card = totp_card(page, t("Authenticator app"))
+    card.get_by_role("link", name=t("Set up an authenticator app"), exact=True).click()
+    setup_heading = heading(page, t("Set up an authenticator app"))
+    reauth_heading = heading(page, t("Confirm your password"))
+    expect(setup_heading.or_(reauth_heading)).to_be_visible()
+    path = "direct"
+    if reauth_heading.is_visible():
+        path = "reauth"
+        reauth_url = re.escape(f"{base}/reauth?next=") + r"(/|%2F)account(/|%2F)2fa(/|%2F)totp$"
+        expect(page).to_have_url(re.compile(reauth_url))
+        page.get_by_label(t("Password"), exact=True).fill(GOOD_PASSWORD)
+        page.get_by_role("button", name=t("Confirm"), exact=True).click()
+    expect(page).to_have_url(f"{base}/account/2fa/totp")
+    expect(setup_heading).to_be_visible()
+    return path
+
+
+def sign_in(page: Page, base: str) -> None:
+    page.goto(f"{base}/login")
+    expect(heading(page, "Sign in")).to_be_visible()
+    page.get_by_label("Email", exact=True).fill(EMAIL)
+    page.get_by_label("Password", exact=True).fill(GOOD_PASSWORD)
+    page.get_by_role("button", name="Continue", exact=True).click()
+
+
+def enter_code(page: Page, code: str, button: str) -> None:
+    page.get_by_label("Code", exact=True).fill(code)
+    page.locator("main").get_by_role("button", name=button, exact=True).click()
+
+
+def sign_out(page: Page, base: str) -> None:
+    header_button(page, "Sign out").click()
+    expect(page).to_have_url(f"{base}/login")
+    expect(page.get_by_role("status")).to_have_text("You have signed out.")
+
+
+def expect_verify_page(page: Page, base: str) -> None:
+    expect(page).to_have_url(re.compile("^" + re.escape(base) + VERIFY_URL.pattern))
+    expect(heading(page, "Enter your code")).to_be_visible()
+    expect(page.locator("main")).to_contain_text(VERIFY_PROMPT)
+
+
+def expect_signed_in(page: Page, base: str) -> None:
+    expect(page).to_have_url(f"{base}/account")
+    expect(heading(page, "Account security")).to_be_visible()
+    expect(page.locator("dl.facts strong")).to_have_text("On")
+    expect(header_button(page, "Sign out")).to_be_visible()
+
+
+def read_setup_key(page: Page, tmp_path: Path) -> tuple[str, dict[str, str]]:
+    """Read the QR code the browser drew (a screenshot of #totp-qr through zbarimg); return (URI, fields)."""
+    qr = page.locator("#totp-qr")
+    expect(qr).to_be_visible()
+    assert page.evaluate("document.getElementById('totp-qr').naturalWidth") > 0, "the QR image did not load"
+    uri = decode_qr(qr.screenshot(), tmp_path)
+    return uri, parse_otpauth(uri)
+
+
+def test_set_up_an_authenticator_app_and_sign_in_with_its_codes(
+    live_server: str, live_clock: FakeClock, browser_page: Page, screenshot: Callable[[str], Path],
+    console_errors: list[ConsoleError], tmp_path: Path,
+) -> None:
+    page, base, clock = browser_page, live_server, live_clock
+
+    # 1. A new account starts without an authenticator; registering counts as a fresh password
+    #    confirmation, so "Set up an authenticator app" opens the setup page without a password prompt.
+    register(page, base)
+    card = totp_card(page)
+    expect(card).to_contain_text("Use Google Authenticator, Authy, Microsoft Authenticator")
+    expect(page.locator("dl.facts")).to_contain_text("Not set up")
+    path = open_setup(page, base)
+    assert path == "direct", "registering should count as a fresh password confirmation (FRESH_AUTH_SECONDS)"
+
+    # 2. The QR code, read from the pixels the browser drew, holds a standard otpauth URI.
+    uri, fields = read_setup_key(page, tmp_path)
+    secret = fields["secret"]
+    assert fields["type"] == "totp", uri
+    assert fields["label_issuer"] == ISSUER and fields["issuer"] == ISSUER, uri
+    assert fields["account"] == EMAIL, uri
+    raw_secret = re.search(r"[?&]secret=([^&]*)", uri)
+    assert raw_secret and BASE32_SECRET.fullmatch(raw_secret.group(1)), uri  # 32 characters, no "=" padding
+    assert (fields["algorithm"], fields["digits"], fields["period"]) == ("SHA1", "6", "30"), uri
+    key = page.locator("#totp-key")
+    expect(key).to_be_hidden()  # folded away until asked for
+    page.get_by_text("Can't scan? Enter the key by hand", exact=True).click()
+    expect(key).to_be_visible()
+    expect(key).to_have_text(re.compile(r"^([A-Z2-7]{4} ){7}[A-Z2-7]{4}$"))
+    assert key.inner_text().replace(" ", "") == secret
+    expect(page.locator("details.manual-key")).to_contain_text(f"Account: {ISSUER}. Spaces do not matter.")
+    assert oathtool_code(secret, clock()) == totp(secret, clock()), "tests/otp.py disagrees with oathtool"
+
+    # 3. The countdown hint is filled in by the page's script. Only the label proves the script ran:
+    #    app.css gives .totp-countdown display:flex, which beats the hidden attribute, so the box shows anyway.
+    countdown = page.locator(".totp-countdown")
+    expect(countdown).to_be_visible()
+    expect(countdown.locator(".label")).to_have_text(re.compile(r"^New code in \d+ s$"))
+    shown = re.fullmatch(r"New code in (\d+) s", countdown.locator(".label").inner_text())
+    assert shown and 1 <= int(shown.group(1)) <= STEP, shown
+    screenshot("01-setup")
+
+    # 4. A wrong code is refused on the setup page; the right one finishes the setup.
+    bad = wrong_code(secret, clock())
+    refused_setup = expect_refused(page, console_errors, lambda: enter_code(page, bad, "Confirm"))
+    assert refused_setup.url == f"{base}/account/2fa/totp", refused_setup
+    expect(page).to_have_url(f"{base}/account/2fa/totp")
+    expect(heading(page, "Set up an authenticator app")).to_be_visible()
+    expect(field_errors(page)).to_have_text(NOT_CORRECT)
+    expect(page.get_by_label("Code", exact=True)).to_have_attribute("aria-invalid", "true")
+    assert read_setup_key(page, tmp_path)[1]["secret"] == secret, "a wrong code must not change the key"
+    screenshot("02-setup-wrong-code")
+    enter_code(page, totp(secret, clock()), "Confirm")
+    expect_signed_in(page, base)
+    expect(page.locator(".flash")).to_have_text(ENROLLED)
+    card = totp_card(page)
+    expect(card).to_contain_text(ADDED_UTC)
+    expect(card).to_contain_text("Not used to sign in yet.")
+    expect(card.get_by_role("link", name="Replace or remove", exact=True)).to_be_visible()
+    screenshot("03-account-enrolled")
+
+    # 5. The management page never shows the key again.
+    card.get_by_role("link", name="Replace or remove", exact=True).click()
+    expect(page).to_have_url(f"{base}/account/2fa/totp")
+    expect(heading(page, "Authenticator app")).to_be_visible()
+    expect(page.locator("main")).to_contain_text(ADDED_UTC)
+    expect(page.get_by_role("button", name="Replace with a new app", exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="Remove", exact=True)).to_be_visible()
+    expect(page.locator("#totp-qr")).to_have_count(0)
+    html = page.content()
+    grouped = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+    assert secret not in html and grouped not in html, "the management page shows the secret"
+    assert secret.lower() not in html.lower()
+    screenshot("04-manage")
+
+    # 6. Signing in now asks for a code from the app; the next step's code lets the user in.
+    sign_out(page, base)
+    sign_in(page, base)
+    expect_verify_page(page, base)
+    screenshot("05-verify")
+    clock.advance(STEP)
+    used_code = totp(secret, clock())
+    enter_code(page, used_code, "Verify")
+    expect_signed_in(page, base)
+    expect(totp_card(page)).to_contain_text(re.compile(r"Last used .+ UTC\."))
+
+    # 7. The same code cannot be used twice, even in a new sign-in within its 30 s; the next one can.
+    sign_out(page, base)
+    sign_in(page, base)
+    expect_verify_page(page, base)
+    refused_replay = expect_refused(page, console_errors, lambda: enter_code(page, used_code, "Verify"))
+    assert VERIFY_URL.search(refused_replay.url.removeprefix(base)), refused_replay
+    expect_verify_page(page, base)
+    expect(field_errors(page)).to_have_text(re.compile("^" + re.escape(REPLAYED_START)))
+    screenshot("06-verify-replayed")
+    clock.advance(STEP)
+    enter_code(page, totp(secret, clock()), "Verify")
+    expect_signed_in(page, base)
+
+    # 8. Nothing on the console but the two refused forms.
+    assert [str(e) for e in console_errors if e not in (refused_setup, refused_replay)] == []
+
+
+@pytest.mark.parametrize("browser_locale", ["zh-CN"])
+def test_setup_page_in_chinese(
+    live_server: str, live_clock: FakeClock, browser_page: Page, screenshot: Callable[[str], Path],
+    console_errors: list[ConsoleError], tmp_path: Path, browser_locale: str,
+) -> None:
+    page, base = browser_page, live_server
+    assert page.evaluate("navigator.language") == browser_locale
+
+    register(page, base, t=zh)  # Accept-Language: zh-CN picks Simplified Chinese, no cookie needed
+    expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
+    assert open_setup(page, base, t=zh) == "direct"
+
+    main = page.locator("main")
+    expect(heading(page, zh("Set up an authenticator app"))).to_be_visible()
+    expect(main).to_contain_text(zh("In the app, add an account and scan this QR code."))
+    expect(main).to_contain_text(zh("Enter the 6-digit code the app shows to confirm."))
+    expect(page.locator("#totp-qr")).to_have_attribute("alt", zh("QR code for your authenticator app"))
+    page.get_by_text(zh("Can't scan? Enter the key by hand"), exact=True).click()
+    expect(page.locator("#totp-key")).to_be_visible()
+    _, fields = read_setup_key(page, tmp_path)
+    assert fields["issuer"] == ISSUER and fields["account"] == EMAIL  # the URI itself is not translated
+    assert page.locator("#totp-key").inner_text().replace(" ", "") == fields["secret"]
+
+    template = zh("New code in {seconds} s")
+    assert template.count("{seconds}") == 1, template
+    before, after = template.split("{seconds}")
+    label = page.locator(".totp-countdown .label")
+    expect(label).to_have_text(re.compile("^" + re.escape(before) + r"\d+" + re.escape(after) + "$"))
+    expect(page.get_by_label(zh("Code"), exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name=zh("Confirm"), exact=True)).to_be_visible()
+    screenshot("01-setup-zh")
+
+    assert [str(e) for e in console_errors] == []

@@ -1,0 +1,311 @@
+"""Authenticator apps through HTTP: enrollment, sign-in, replay, drift, limits, replace, remove, rotation."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from threading import Barrier
+
+import pytest
+from sqlalchemy import select, update
+from werkzeug.datastructures import MultiDict
+
+from portal.config import fernet_key
+from portal.extensions import db
+from portal.models import AuditEvent, TotpFactor, User
+from tests.conftest import serving
+from tests.integration.test_concurrency import Browser
+from tests.integration.totp_helpers import csrf_token_from, enroll, scan_setup_page, send_totp
+from tests.otp import decode_qr, oathtool_code, parse_otpauth, qr_png_from_page, totp
+from tests.support import GOOD_PASSWORD, csrf_token, login, logout, submit
+
+EMAIL = "ada+phone@example.com"
+
+
+@pytest.fixture
+def signed_in(app, make_user):
+    make_user(EMAIL)
+    browser = app.test_client()
+    assert login(browser, EMAIL).status_code == 302
+    return browser
+
+
+@pytest.fixture
+def secret(signed_in, clock, tmp_path):
+    return enroll(signed_in, clock, tmp_path)
+
+
+def factors(app):
+    with app.app_context():
+        return db.session.scalars(select(TotpFactor).order_by(TotpFactor.id)).all()
+
+
+def audit_events(app):
+    with app.app_context():
+        return [e.event for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+
+
+def pending_browser(app, clock):
+    browser = app.test_client()
+    response = login(browser, EMAIL)
+    assert response.headers["Location"].startswith("/2fa")
+    return browser
+
+
+def test_setup_needs_a_fresh_password(app, signed_in, clock):
+    clock.advance(app.config["FRESH_AUTH_SECONDS"] + 1)
+    response = signed_in.get("/account/2fa/totp")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/reauth?next=/account/2fa/totp"
+
+
+def test_qr_is_readable_and_matches_the_typed_key(app, signed_in, clock, tmp_path):
+    page = signed_in.get("/account/2fa/totp")
+    assert page.headers["Cache-Control"] == "no-store"
+    uri = decode_qr(qr_png_from_page(page.text), tmp_path)
+    fields = parse_otpauth(uri)
+    assert uri.startswith("otpauth://totp/2FA%20Portal:ada%2Bphone@example.com?")
+    assert fields["label_issuer"] == fields["issuer"] == "2FA Portal"
+    assert fields["account"] == EMAIL
+    assert "=" not in fields["secret"] and len(fields["secret"]) == 32
+    shown_key = page.text.split('id="totp-key">', 1)[1].split("<", 1)[0]
+    assert shown_key.replace(" ", "") == fields["secret"]
+    assert oathtool_code(fields["secret"], clock()) == totp(fields["secret"], clock())
+    for app_name in ("Google Authenticator", "Authy", "Microsoft Authenticator"):
+        assert app_name in page.text
+    assert 'src="/static/js/totp-countdown.js"' in page.text
+
+
+def test_pending_setup_survives_a_reload_and_expires_after_ten_minutes(app, signed_in, clock, tmp_path):
+    _, first = scan_setup_page(signed_in, tmp_path)
+    _, again = scan_setup_page(signed_in, tmp_path)
+    assert again == first  # a reload must not break what the phone already scanned
+    clock.advance(app.config["TOTP_ENROLL_TTL"])
+    assert submit(signed_in, "/reauth", {"password": GOOD_PASSWORD}).status_code == 302
+    html, fresh = scan_setup_page(signed_in, tmp_path)
+    assert fresh != first
+    stale = signed_in.post("/account/2fa/totp", data={"csrf_token": csrf_token_from(html),
+                                                      "code": totp(first, clock())})
+    assert stale.status_code == 400
+    assert all(f.confirmed_at is None for f in factors(app))
+
+
+def test_confirming_activates_and_stores_only_ciphertext(app, signed_in, clock, tmp_path):
+    html, secret = scan_setup_page(signed_in, tmp_path)
+    wrong = signed_in.post("/account/2fa/totp", data={"csrf_token": csrf_token_from(html), "code": "000000"})
+    assert wrong.status_code == 400
+    assert "That code is not correct." in wrong.text
+    ok = signed_in.post("/account/2fa/totp", data={"csrf_token": csrf_token_from(html),
+                                                   "code": totp(secret, clock())})
+    assert ok.status_code == 302
+    assert "Your authenticator app is set up." in signed_in.get("/account").text
+    [factor] = factors(app)
+    assert factor.confirmed_at is not None
+    assert secret not in factor.secret_encrypted
+    with app.app_context():
+        raw = db.session.execute(select(TotpFactor.secret_encrypted)).scalar_one()
+    assert secret not in raw and secret.lower() not in raw.lower()
+    assert audit_events(app) == ["totp.enrolled"]
+
+
+def test_the_secret_is_never_shown_again(app, signed_in, secret):
+    for url in ("/account", "/account/2fa/totp"):
+        text = signed_in.get(url).text
+        assert secret not in text
+        assert secret[:4] + " " + secret[4:8] not in text
+    assert "Replace with a new app" in signed_in.get("/account/2fa/totp").text
+
+
+def test_sign_in_with_the_app(app, secret, clock):
+    browser = pending_browser(app, clock)
+    assert browser.get("/2fa").headers["Location"].startswith("/2fa/verify?method=totp")
+    page = browser.get("/2fa/verify?method=totp")
+    assert 'autocomplete="one-time-code"' in page.text
+    assert 'inputmode="numeric"' in page.text
+    clock.advance(30)
+    response = send_totp(browser, totp(secret, clock()))
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/account"
+    assert "Last used" in browser.get("/account").text
+    assert audit_events(app)[-1] == "signin.second_factor"
+
+
+def test_a_used_code_and_older_codes_are_refused(app, secret, clock):
+    clock.advance(30)
+    first = pending_browser(app, clock)
+    code = totp(secret, clock())
+    assert send_totp(first, code).status_code == 302
+    second = pending_browser(app, clock)
+    replay = send_totp(second, code)
+    assert replay.status_code == 400
+    assert "That code was already used. Wait until your app shows a new code" in replay.text
+    older = send_totp(second, totp(secret, clock(), step_offset=-1))
+    assert older.status_code == 400
+    assert "already used" in older.text
+    clock.advance(30)
+    assert send_totp(second, totp(secret, clock())).status_code == 302
+
+
+def test_full_width_digits_and_repeated_fields(app, secret, clock):
+    clock.advance(30)
+    browser = pending_browser(app, clock)
+    page = browser.get("/2fa/verify?method=totp")
+    repeated = browser.post("/2fa/verify?method=totp", data=MultiDict([
+        ("csrf_token", csrf_token(page)), ("code", "000000"), ("code", totp(secret, clock()))]))
+    assert repeated.status_code == 400
+    wide = totp(secret, clock()).translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    assert send_totp(browser, wide[:3] + " " + wide[3:]).status_code == 302
+
+
+@pytest.mark.parametrize(("steps", "words"), [(3, "about 90 seconds ahead"), (-5, "about 150 seconds ago")])
+def test_a_code_from_a_wrong_clock_is_explained_not_accepted(app, secret, clock, steps, words):
+    clock.advance(30)
+    browser = pending_browser(app, clock)
+    response = send_totp(browser, totp(secret, clock(), step_offset=steps))
+    assert response.status_code == 400
+    assert words in response.text
+    assert "automatic date and time" in response.text
+    assert browser.get("/account").status_code == 302
+
+
+def test_racing_requests_with_one_code_succeed_once(app, secret, clock):
+    clock.advance(30)
+    code = totp(secret, clock())
+    with serving(app) as base:
+        browsers = [Browser(base) for _ in range(6)]
+        for browser in browsers:
+            assert browser.post_form("/login", {"email": EMAIL, "password": "violet elephant 42 hums"}) == 302
+            assert browser.open("/2fa/verify?method=totp")[0] == 200
+        barrier = Barrier(len(browsers))
+
+        def race(browser):
+            _, page = browser.open("/2fa/verify?method=totp")
+            token = csrf_token_from(page)
+            barrier.wait(timeout=20)
+            return browser.open("/2fa/verify?method=totp", {"csrf_token": token, "code": code})[0]
+
+        with ThreadPoolExecutor(max_workers=len(browsers)) as pool:
+            statuses = list(pool.map(race, browsers))
+    # Exactly one wins. The others are refused as a replay (400), or (attempts are counted on
+    # admission and the clock is frozen) by the per-account budget (429) when they come last.
+    assert statuses.count(302) == 1
+    assert set(statuses) - {302} <= {400, 429}
+    assert statuses.count(400) >= len(browsers) - 1 - 1
+
+
+def test_failures_count_per_account_across_pending_sign_ins(app, secret, clock):
+    clock.advance(30)
+    first = pending_browser(app, clock)
+    for _ in range(3):
+        assert send_totp(first, "000000").status_code == 400
+    second = pending_browser(app, clock)
+    for _ in range(2):
+        assert send_totp(second, "000000").status_code == 400  # the 5th failure: a 1 s delay now
+    blocked = send_totp(second, totp(secret, clock()))
+    assert blocked.status_code == 429
+    assert blocked.headers["Retry-After"] == "1"
+    clock.advance(1)
+    assert send_totp(second, totp(secret, clock())).status_code == 302
+
+
+def test_a_pending_sign_in_dies_after_five_wrong_codes(app, secret, clock):
+    browser = pending_browser(app, clock)
+    for i in range(5):
+        clock.advance(2**i)  # wait out each delay, so only the pending limit is tested
+        response = send_totp(browser, "000000")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login"
+    assert browser.get("/2fa").headers["Location"] == "/login"
+
+
+def test_fifty_failures_lock_codes_until_an_admin_resets(app, secret, clock):
+    with app.app_context():
+        db.session.execute(update(User).values(factor_failures=app.config["SECOND_FACTOR_LOCK_AT"] - 1))
+        db.session.commit()
+    clock.advance(3600)
+    browser = pending_browser(app, clock)
+    assert send_totp(browser, "000000").status_code == 400
+    locked_page = browser.get("/2fa/verify?method=totp")
+    assert locked_page.status_code == 403
+    assert "signing in with a code is locked" in locked_page.text
+    clock.advance(86_400)
+    other = pending_browser(app, clock)
+    locked = send_totp(other, totp(secret, clock()))
+    assert locked.status_code == 403
+    assert other.get("/account").status_code == 302
+
+
+def test_replace_keeps_the_old_app_until_the_new_one_is_confirmed(app, signed_in, secret, clock, tmp_path):
+    clock.advance(30)
+    page = signed_in.get("/account/2fa/totp")
+    response = signed_in.post("/account/2fa/totp/replace", data={"csrf_token": csrf_token(page),
+                                                                 "code": totp(secret, clock())})
+    assert response.status_code == 302
+    html, new_secret = scan_setup_page(signed_in, tmp_path)
+    assert new_secret != secret
+    assert "Your current authenticator keeps working" in html
+    clock.advance(30)
+    old_still_works = pending_browser(app, clock)
+    assert send_totp(old_still_works, totp(secret, clock())).status_code == 302
+    confirm = signed_in.post("/account/2fa/totp", data={"csrf_token": csrf_token_from(html),
+                                                        "code": totp(new_secret, clock())})
+    assert confirm.status_code == 302
+    clock.advance(30)
+    browser = pending_browser(app, clock)
+    assert send_totp(browser, totp(secret, clock())).status_code == 400
+    assert send_totp(browser, totp(new_secret, clock())).status_code == 302
+    assert "totp.replaced" in audit_events(app)
+    assert len(factors(app)) == 1
+
+
+def test_remove_needs_a_current_code(app, signed_in, secret, clock):
+    clock.advance(30)
+    page = signed_in.get("/account/2fa/totp")
+    wrong = signed_in.post("/account/2fa/totp/remove", data={"csrf_token": csrf_token(page), "code": "000000"})
+    assert wrong.status_code == 400
+    assert len(factors(app)) == 1
+    assert signed_in.get("/account/2fa/totp/remove").status_code == 405
+    ok = signed_in.post("/account/2fa/totp/remove", data={"csrf_token": csrf_token(page),
+                                                          "code": totp(secret, clock())})
+    assert ok.status_code == 302
+    assert factors(app) == []
+    assert audit_events(app)[-1] == "totp.removed"
+    logout(signed_in)
+    assert login(app.test_client(), EMAIL).headers["Location"] == "/account"
+
+
+def test_manage_actions_need_a_fresh_password(app, signed_in, secret, clock):
+    clock.advance(app.config["FRESH_AUTH_SECONDS"] + 1)
+    page = signed_in.get("/account")
+    response = signed_in.post("/account/2fa/totp/remove", data={"csrf_token": csrf_token(page),
+                                                                "code": totp(secret, clock())})
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/reauth")
+    assert len(factors(app)) == 1
+
+
+def test_rotate_keys_re_encrypts_every_secret(app, secret, clock, make_app):
+    from portal.cli import portal_cli
+    from tests.conftest import TEST_TOTP_KEY
+
+    new_key = fernet_key()
+    both = make_app(TOTP_ENCRYPTION_KEYS=(new_key, TEST_TOTP_KEY))
+    before = factors(app)[0].secret_encrypted
+    result = both.test_cli_runner().invoke(portal_cli, ["rotate-keys"])
+    assert result.exit_code == 0, result.output
+    assert "Re-encrypted 1 authenticator secrets" in result.output
+    assert factors(app)[0].secret_encrypted != before
+    only_new = make_app(TOTP_ENCRYPTION_KEYS=(new_key,))
+    clock.advance(30)
+    browser = only_new.test_client()
+    assert login(browser, EMAIL).headers["Location"].startswith("/2fa")
+    assert send_totp(browser, totp(secret, clock())).status_code == 302
+
+
+def test_account_page_lists_recent_security_activity(app, signed_in, secret, clock):
+    page = signed_in.get("/account").text
+    assert "Recent security activity" in page
+    assert "Authenticator app set up" in page
+    clock.advance(30)
+    browser = pending_browser(app, clock)
+    send_totp(browser, totp(secret, clock()))
+    assert "Signed in with two-step verification" in signed_in.get("/account").text
