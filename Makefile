@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 WORKERS ?= 2
 export FLASK_APP := wsgi
 
-.PHONY: run test lint i18n-extract i18n-compile test-tools clean
+.PHONY: run test lint bench i18n-extract i18n-compile test-tools clean
 # Debian packages the tests drive: a real browser, a QR reader and an independent TOTP implementation.
 TEST_TOOLS := chromium:chromium chromedriver:chromium-driver zbarimg:zbar-tools oathtool:oathtool
 
@@ -45,6 +45,10 @@ test-tools:
 		echo "installing:$$missing"; \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
+
+## Speed and memory figures (see bench/README.md); not part of make test.
+bench: $(VENV)/.runtime
+	$(BIN)/python bench/recovery_cost.py
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -56,7 +56,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from portal.account.routes import bp as account_bp
     from portal.auth.routes import bp as auth_bp
     from portal.twofactor import methods
+    from portal.twofactor.methods.recovery import RecoveryMethod
     from portal.twofactor.methods.totp import TotpMethod
+    from portal.twofactor.recovery_routes import bp as recovery_bp
     from portal.twofactor.routes import bp as twofactor_bp
     from portal.twofactor.totp_routes import bp as totp_bp
 
@@ -64,7 +66,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(account_bp)
     app.register_blueprint(twofactor_bp)
     app.register_blueprint(totp_bp)
+    app.register_blueprint(recovery_bp)
     methods.register(app, TotpMethod(drift_limit=app.config["TOTP_DRIFT_STEPS"]))
+    methods.register(app, RecoveryMethod())
     app.register_blueprint(i18n.bp)
     errors.init_app(app)
     cli.init_app(app)

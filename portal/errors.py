@@ -66,7 +66,10 @@ def handle_storage(exc: StorageError | RedisError) -> tuple[str, int]:
 
 
 def handle_unexpected(exc: Exception) -> tuple[str, int]:
+    from portal.extensions import db
+
     log.exception("unhandled error on %s %s", request.method, request.path)
+    db.session.rollback()  # nothing half-done is committed by whatever runs after this
     return render_error(500)
 
 

@@ -102,3 +102,21 @@ class AuditEvent(db.Model):
                                                    index=True)
     ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
     details: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+
+
+class RecoveryCode(db.Model):
+    """One recovery code: only an Argon2id hash of it, plus a short non-secret selector.
+
+    The selector (the code's first 4 characters, unique within a set) picks the one row to verify,
+    so redeeming costs one Argon2 verification however many codes are left.
+    """
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = (Index("ix_recovery_codes_user_selector", "user_id", "selector"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    selector: Mapped[str] = mapped_column(String(8))
+    code_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

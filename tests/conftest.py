@@ -223,3 +223,13 @@ def redis_url() -> str:
     except redis.RedisError as exc:
         missing_service(f"Redis at {url} ({exc.__class__.__name__})")
     return url
+
+
+@pytest.fixture
+def alice(make_user: Any) -> User:
+    return make_user("alice@example.com")
+
+
+@pytest.fixture
+def bob(make_user: Any) -> User:
+    return make_user("bob@example.com")

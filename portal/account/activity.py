@@ -13,6 +13,9 @@ LABELS = {
     "totp.replaced": _l("Authenticator app replaced"),
     "totp.removed": _l("Authenticator app removed"),
     "signin.second_factor": _l("Signed in with two-step verification"),
+    "recovery.used": _l("Recovery code used"),
+    "recovery.generated": _l("New recovery codes generated"),
+    "recovery.deleted": _l("Recovery codes deleted"),
 }
 
 

@@ -14,6 +14,7 @@ from portal.auth import flow
 from portal.auth.forms import PostForm
 from portal.extensions import db
 from portal.twofactor import methods
+from portal.twofactor.methods.recovery import remaining
 from portal.twofactor.methods.totp import confirmed_factor
 
 bp = Blueprint("account", __name__)
@@ -30,9 +31,10 @@ def index() -> Response:
 def overview() -> str:
     return render_template(
         "account/overview.html",
-        methods=methods.enrolled(current_user),
+        methods=methods.primary(current_user),
         totp=confirmed_factor(current_user),
         activity=activity.recent(current_user),
+        recovery_left=remaining(current_user),
         sessions=flow.active_sessions(current_user),
         this_session=flow.current_row(),
         form=PostForm(),

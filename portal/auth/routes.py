@@ -92,7 +92,7 @@ def login() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str]
     if passwords().needs_rehash(user.password_hash):
         user.password_hash = passwords().hash(password)
     throttle.reset(email)
-    needs_second = bool(methods.enrolled(user))
+    needs_second = bool(methods.primary(user))
     flow.begin(user, needs_second_factor=needs_second, remember=bool(form.remember.data))
     db.session.commit()
     target = safe_next(request.args.get("next"))

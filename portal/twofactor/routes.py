@@ -1,4 +1,4 @@
-"""The second step of signing in: choose a method, enter its code."""
+"""The second step of signing in: choose a method, enter its code, or use a recovery code."""
 
 from __future__ import annotations
 
@@ -6,21 +6,26 @@ import logging
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from portal import audit
 from portal.auth import flow
 from portal.clock import now
 from portal.extensions import db
+from portal.models import User
 from portal.responses import locked_response, wait_response
 from portal.security import client_ip, safe_next
 from portal.twofactor import attempts, methods
-from portal.twofactor.codes import canonical_digits
 from portal.twofactor.forms import CodeForm
 from portal.twofactor.messages import verdict_message
+from portal.twofactor.methods import Method
+from portal.twofactor.methods.recovery import LOW_WATER, has_set, remaining
 
 bp = Blueprint("twofactor", __name__, url_prefix="/2fa")
 log = logging.getLogger("portal.twofactor")
+
+Page = Response | str | tuple[str, int] | tuple[str, int, dict[str, str]]
 
 
 def _expired() -> Response:
@@ -34,48 +39,68 @@ def choose() -> Response | str:
     user = flow.pending_user()
     if user is None:
         return _expired()
-    available = methods.enrolled(user)
+    available = methods.primary(user)
     next_url = safe_next(request.args.get("next"))
     if len(available) == 1:
         return redirect(url_for("twofactor.verify", method=available[0].kind, next=next_url))
-    return render_template("twofactor/choose.html", methods=available, next_url=next_url)
+    return render_template("twofactor/choose.html", methods=available, next_url=next_url,
+                           recovery=methods.get("recovery") is not None and has_set(user))
 
 
 @bp.route("/verify", methods=["GET", "POST"])
 @flow.second_step
-def verify() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str]]:
+def verify() -> Page:
+    kind = request.args.get("method", "")
+    if kind == "recovery":
+        return redirect(url_for("twofactor.recovery", next=request.args.get("next")))
+    return _second_step(methods.get(kind), "twofactor/verify.html")
+
+
+@bp.route("/recovery", methods=["GET", "POST"])
+@flow.second_step
+def recovery() -> Page:
+    return _second_step(methods.get("recovery"), "twofactor/recovery.html")
+
+
+def _second_step(method: Method | None, template: str) -> Page:
+    """Check one code for the pending sign-in; on success finish signing in (one transaction)."""
     user = flow.pending_user()
     row = flow.current_row()
     if user is None or row is None:
         return _expired()
-    method = methods.get(request.args.get("method", ""))
-    if method is None or not method.is_enrolled(user):
+    if method is None or (method.primary and not method.is_enrolled(user)):
         abort(404)
     form = CodeForm()
     next_url = safe_next(request.args.get("next"))
-    page = {"form": form, "method": method, "next_url": next_url, "others": len(methods.enrolled(user)) > 1}
-    lockable = method.kind != "recovery"  # a recovery code is the way out of a lock
+    page = {"form": form, "method": method, "next_url": next_url, "others": len(methods.primary(user)) > 1,
+            "recovery": has_set(user)}
+    lockable = method.primary  # a recovery code is the way out of a lock
     if lockable and attempts.is_locked(user):
-        return locked_response("twofactor/verify.html", **page)
+        return locked_response(template, **page)
     if not form.validate_on_submit():
-        return render_template("twofactor/verify.html", **page), 400 if form.is_submitted() else 200
-    code = canonical_digits(form.code.data or "")
+        return render_template(template, **page), 400 if form.is_submitted() else 200
+    code = method.canonical(form.code.data or "")
     if code is None:
-        form.code.errors.append(_("Enter the 6 digits of the code."))
-        return render_template("twofactor/verify.html", **page), 400
+        form.code.errors.append(method.format_hint)
+        return render_template(template, **page), 400
     at = now()
     refusal = attempts.admit(user, at, ignore_lock=not lockable)
     db.session.commit()  # the attempt counts even if this request dies
     if refusal is not None and refusal.locked:
-        return locked_response("twofactor/verify.html", **page)
+        return locked_response(template, **page)
     if refusal is not None:
-        return wait_response("twofactor/verify.html", refusal.retry_at or at, **page)
+        return wait_response(template, refusal.retry_at or at, **page)
     verdict = method.verify(user, code, now=at)
     if verdict.ok:
+        # Consuming the code, the audit row and the new session commit together or not at all.
         attempts.reset(user)
-        audit.record("signin.second_factor", actor=user, subject=user, ip=client_ip(), method=method.kind)
+        left = remaining(user) if has_set(user) else None
+        details = {"method": method.kind} if left is None else {"method": method.kind, "recovery_codes_left": left}
+        event = "recovery.used" if method.kind == "recovery" else "signin.second_factor"
+        audit.record(event, actor=user, subject=user, ip=client_ip(), **details)
         flow.complete(row)
         db.session.commit()
+        _after_sign_in(user, method, left)
         return redirect(next_url)
     dropped = flow.record_failed_code(row)
     db.session.commit()
@@ -85,4 +110,15 @@ def verify() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str
         return redirect(url_for("auth.login"))
     form.code.errors.append(verdict_message(verdict))
     form.code.data = ""  # a refused code is no use in the box: the next attempt needs a new one
-    return render_template("twofactor/verify.html", **page), 400
+    return render_template(template, **page), 400
+
+
+def _after_sign_in(user: User, method: Method, left: int | None) -> None:
+    """Tell the user what a recovery sign-in means, and warn when few codes are left."""
+    if method.kind == "recovery":
+        flash(ngettext("You signed in with a recovery code. %(num)d code is left.",
+                       "You signed in with a recovery code. %(num)d codes are left.", left or 0)
+              + " " + _("If you lost your phone, set up your authenticator app again below."), "warning")
+    if left is not None and left <= LOW_WATER:
+        flash(_("Only %(count)d recovery codes are left. Generate new ones under “Recovery codes”.",
+                count=left), "warning")

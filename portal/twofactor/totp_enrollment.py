@@ -12,6 +12,8 @@ from portal.clock import as_utc
 from portal.crypto import secret_box
 from portal.extensions import db
 from portal.models import TotpFactor, User
+from portal.twofactor import methods
+from portal.twofactor.methods import recovery
 from portal.twofactor.methods.base import OK, Reason, Verdict
 from portal.twofactor.methods.totp import check_code, confirmed_factor, new_secret
 
@@ -64,9 +66,12 @@ def confirm(user: User, code: str, at: datetime, *, ip: str) -> Verdict:
 
 
 def remove(user: User, *, ip: str) -> None:
-    """Delete the authenticator and any pending setup."""
+    """Delete the authenticator and any pending setup; with no second factor left, the recovery codes too."""
     db.session.execute(delete(TotpFactor).where(TotpFactor.user_id == user.id))
     audit.record("totp.removed", actor=user, subject=user, ip=ip)
+    if not methods.primary(user):
+        recovery.delete_set(user)
+        audit.record("recovery.deleted", actor=user, subject=user, ip=ip)
 
 
 def cancel_pending(user: User) -> None:

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from portal import audit
 from portal.auth.fresh import fresh_auth_required
 from portal.clock import now
 from portal.extensions import db
@@ -16,8 +17,10 @@ from portal.twofactor import attempts, methods, totp_enrollment
 from portal.twofactor.codes import canonical_digits
 from portal.twofactor.forms import CodeForm
 from portal.twofactor.messages import verdict_message
+from portal.twofactor.methods.recovery import has_set, remaining
 from portal.twofactor.methods.totp import PERIOD, confirmed_factor, grouped, otpauth_uri
 from portal.twofactor.qr import qr_image
+from portal.twofactor.recovery_routes import show_new_set
 
 bp = Blueprint("totp", __name__, url_prefix="/account/2fa/totp")
 
@@ -61,6 +64,11 @@ def confirm() -> Page:
         db.session.commit()  # an expired setup was replaced: show the new key
         form.code.errors.append(verdict_message(verdict) if verdict.reason is not None else "")
         return _setup_page(form, 400)
+    if not has_set(current_user):
+        # The first second factor: recovery codes come with it, shown once, in this response.
+        page = show_new_set(current_user, first=True)
+        db.session.commit()
+        return page
     db.session.commit()
     flash(_("Your new authenticator app is set up. The old one no longer works.") if replacing
           else _("Your authenticator app is set up. You will need a code from it each time you sign in."),
@@ -86,30 +94,35 @@ def cancel() -> Response:
 
 
 def _current_code_refusal(form: CodeForm) -> Page | None:
-    """Check the code of the current authenticator before it is replaced or removed."""
+    """Check a current code of the authenticator, or a recovery code, before it is replaced or removed."""
     factor = confirmed_factor(current_user)
     manage = {"factor": factor, "form": form}
     if factor is None:
         return redirect(url_for("totp.setup"))
     if not form.validate_on_submit():
         return render_template("twofactor/totp_manage.html", **manage), 400
-    code = canonical_digits(form.code.data or "")
-    if code is None:
-        form.code.errors.append(_("Enter the 6 digits of the code."))
+    raw = form.code.data or ""
+    method = methods.get("totp") if canonical_digits(raw) else methods.get("recovery")
+    code = method.canonical(raw) if method is not None else None
+    if method is None or code is None:
+        form.code.errors.append(_("Enter the 6 digits from your app, or a recovery code."))
         return render_template("twofactor/totp_manage.html", **manage), 400
     at = now()
-    refusal = attempts.admit(current_user, at)
+    refusal = attempts.admit(current_user, at, ignore_lock=not method.primary)
     db.session.commit()
     if refusal is not None and refusal.locked:
         return locked_response("twofactor/totp_manage.html", **manage)
     if refusal is not None:
         return wait_response("twofactor/totp_manage.html", refusal.retry_at or at, **manage)
-    verdict = methods.get("totp").verify(current_user, code, now=at)  # type: ignore[union-attr]
+    verdict = method.verify(current_user, code, now=at)
     if not verdict.ok:
         db.session.commit()
         form.code.errors.append(verdict_message(verdict))
         return render_template("twofactor/totp_manage.html", **manage), 400
     attempts.reset(current_user)
+    if not method.primary:
+        audit.record("recovery.used", actor=current_user, subject=current_user, ip=client_ip(),
+                     method="recovery", recovery_codes_left=remaining(current_user))
     return None
 
 

@@ -8,16 +8,17 @@ HARNESSES. Every test below then runs for it, on SQLite and on PostgreSQL, with 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from typing import ClassVar
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
 from portal.extensions import db
-from portal.models import User
+from portal.models import RecoveryCode, User
 from portal.twofactor import methods, totp_enrollment
 from portal.twofactor.methods import Method, Reason, Verdict
+from portal.twofactor.methods.recovery import ALPHABET, LENGTH, SELECTOR, generate_set
 from tests import otp
 from tests.support import FakeClock
 
@@ -28,6 +29,10 @@ class Harness(ABC):
     """Knows how to drive one kind of method from a test; one instance per test."""
 
     kind: ClassVar[str]
+    primary: ClassVar[bool] = True  # whether the method turns two-step verification on
+    # Codes in the method's canonical form that no enrollment issues (any user, any time): the method
+    # must refuse them without an exception. Each harness declares its own format.
+    well_formed: ClassVar[tuple[str, ...]]
 
     def __init__(self, app: Flask, clock: FakeClock) -> None:
         self.app = app
@@ -43,17 +48,21 @@ class Harness(ABC):
 
     @abstractmethod
     def valid_code(self, user: User) -> str:
-        """A code the method must accept for user at the clock's time (the clock may be moved)."""
+        """A code the method must accept for user at the clock's time (the clock may be moved).
+
+        In canonical form (what verify() receives); never one already spent.
+        """
 
     @abstractmethod
     def wrong_code(self, user: User) -> str:
-        """A code the method must reject as INVALID for user at the clock's time (not a near miss)."""
+        """A code in canonical form the method must reject as INVALID for user at the clock's time."""
 
 
 class TotpHarness(Harness):
     """An authenticator app: codes come from tests/otp.py, our own RFC 6238 implementation."""
 
     kind = "totp"
+    well_formed = ("000000", "999999", "012345")
 
     def __init__(self, app: Flask, clock: FakeClock) -> None:
         super().__init__(app, clock)
@@ -87,9 +96,56 @@ class TotpHarness(Harness):
         return next(c for c in (f"{n:06d}" for n in range(314159, 10**6, 7919)) if c not in near)
 
 
+class RecoveryHarness(Harness):
+    """Recovery codes: enrolling makes a set (kept here, the only place the codes exist in clear)."""
+
+    kind = "recovery"
+    primary = False  # a way back in, not a way to turn two-step verification on
+    well_formed = ("000000000000", "ZZZZZZZZZZZZ", "0123456789AB")
+
+    def __init__(self, app: Flask, clock: FakeClock) -> None:
+        super().__init__(app, clock)
+        self.codes: dict[int, list[str]] = {}
+        self.handed_out: list[str] = []
+
+    def enroll(self, user: User) -> None:
+        with self.app.app_context():
+            codes = generate_set(user, self.clock())
+            db.session.commit()
+        self.codes[user.id] = codes
+
+    # begin_enrollment: a set exists in full or not at all; there is no unfinished state to skip past.
+
+    def unused_selectors(self, user: User) -> set[str]:
+        with self.app.app_context():
+            return set(db.session.scalars(select(RecoveryCode.selector).where(
+                RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))))
+
+    def valid_code(self, user: User) -> str:
+        """The next code of the set that is neither spent nor handed out before."""
+        unused = self.unused_selectors(user)
+        code = next(c for c in self.codes[user.id] if c[:SELECTOR] in unused and c not in self.handed_out)
+        self.handed_out.append(code)
+        return code
+
+    def wrong_code(self, user: User) -> str:
+        """Not in the set, but with the selector of an unspent code, the one last handed out if any.
+
+        The selector picks that code's row, so only the hash can refuse it, and a refusal that marked the
+        row used would spend the valid code a test holds.
+        """
+        unused = self.unused_selectors(user)
+        codes = self.codes[user.id]
+        candidates = [c for c in (*reversed(self.handed_out), *codes) if c in codes and c[:SELECTOR] in unused]
+        selector = candidates[0][:SELECTOR]
+        tails = (ch * (LENGTH - SELECTOR) for ch in ALPHABET)
+        return next(selector + tail for tail in tails if selector + tail not in codes)
+
+
 HARNESSES = [
     pytest.param(TotpHarness, id="totp"),
-    # pytest.param(SmsHarness, id="sms"), pytest.param(RecoveryCodeHarness, id="recovery"), …
+    pytest.param(RecoveryHarness, id="recovery"),
+    # pytest.param(SmsHarness, id="sms"), …
 ]
 
 
@@ -107,16 +163,6 @@ def method(app: Flask, harness: Harness) -> Method:
         found = methods.get(harness.kind)
     assert found is not None, f"the app registers no {harness.kind!r} method"
     return found
-
-
-@pytest.fixture
-def alice(make_user: Callable[..., User]) -> User:
-    return make_user("alice@example.com")
-
-
-@pytest.fixture
-def bob(make_user: Callable[..., User]) -> User:
-    return make_user("bob@example.com")
 
 
 def verify(app: Flask, method: Method, user: User, code: str, clock: FakeClock) -> Verdict:
@@ -145,6 +191,24 @@ def test_kind_and_label_are_non_empty_strings(app: Flask, method: Method, harnes
         label = method.label
     assert isinstance(label, str)
     assert label.strip()
+
+
+def test_format_hint_is_a_non_empty_string(app: Flask, method: Method) -> None:
+    with app.test_request_context():
+        hint = method.format_hint
+    assert isinstance(hint, str)
+    assert hint.strip()
+
+
+def test_primary_is_what_the_method_declares(method: Method, harness: Harness) -> None:
+    assert method.primary is harness.primary
+
+
+def test_codes_given_to_verify_are_in_canonical_form(method: Method, harness: Harness, alice: User) -> None:
+    """What the harness hands verify() is what canonical() makes of it (and canonical() is idempotent)."""
+    harness.enroll(alice)
+    for code in (harness.valid_code(alice), harness.wrong_code(alice), *harness.well_formed):
+        assert method.canonical(code) == code, code
 
 
 def test_is_enrolled_only_after_enrollment(app: Flask, method: Method, harness: Harness,
@@ -191,7 +255,7 @@ def test_a_wrong_code_does_not_spend_the_valid_one(app: Flask, method: Method, h
 
 def test_a_user_who_is_not_enrolled_is_refused_without_an_exception(
         app: Flask, method: Method, harness: Harness, clock: FakeClock, alice: User, bob: User) -> None:
-    assert verify(app, method, bob, "123456", clock).ok is False
+    assert verify(app, method, bob, harness.well_formed[0], clock).ok is False
     harness.enroll(alice)
     alices_code = harness.valid_code(alice)
     assert verify(app, method, bob, alices_code, clock).ok is False  # another user's code opens nothing
@@ -208,10 +272,29 @@ def test_challenge_returns_a_verdict(app: Flask, method: Method, harness: Harnes
         assert isinstance(verdict, Verdict), verdict
 
 
-@pytest.mark.parametrize("code", ["000000", "999999", "012345"])
-def test_verify_never_raises_on_six_digits(app: Flask, method: Method, harness: Harness, clock: FakeClock,
-                                           alice: User, bob: User, code: str) -> None:
+def test_verify_never_raises_on_well_formed_codes(app: Flask, method: Method, harness: Harness,
+                                                  clock: FakeClock, alice: User, bob: User) -> None:
     harness.enroll(alice)
-    for user in (alice, bob):
-        verdict = verify(app, method, user, code, clock)
+    for code in harness.well_formed:
+        for user in (alice, bob):
+            verdict = verify(app, method, user, code, clock)
+            assert verdict.ok is False, (code, verdict)
+            assert isinstance(verdict.reason, Reason), (code, verdict)
+
+
+TYPED = ["", " ", "-", "000000", "999999", "０１２３４５", "12 34 56", "12345", "1234567", "ABCD-EFGH-JKMN",
+         "abcd efgh jkmn", "ＡＢＣＤ－ＥＦＧＨ－ＪＫＭＮ", "0000-0000-0000", "\x00" * 6, "é" * 6, "é" * 12,
+         "1" * 1000, "<script>", "' OR 1=1 --", "\u202e123456"]
+
+
+@pytest.mark.parametrize("raw", TYPED, ids=[f"typed{i}" for i in range(len(TYPED))])
+def test_canonical_then_verify_never_raises(app: Flask, method: Method, harness: Harness, clock: FakeClock,
+                                            alice: User, raw: str) -> None:
+    """What a form may carry goes through canonical() (None: a 400), then verify(), as the routes do."""
+    harness.enroll(alice)
+    code = method.canonical(raw)
+    assert code is None or isinstance(code, str), code
+    if code is not None:
+        assert method.canonical(code) == code
+        verdict = verify(app, method, alice, code, clock)
         assert verdict.ok or isinstance(verdict.reason, Reason), verdict

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ import pytest
 
 from tests.conftest import Database, app_settings, empty_tables, missing_service, serving
 from tests.e2e.support import ConsoleError
+from tests.support import FakeClock
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Playwright cannot download its own browsers here: always Debian's Chromium, offline, headless.
@@ -96,3 +97,13 @@ def screenshot(request: pytest.FixtureRequest, browser_page: Any) -> Callable[[s
         return path
 
     return take
+
+
+def real_time_clock() -> FakeClock:
+    """A FakeClock set to the real time now, so the page's countdown and the server roughly agree.
+
+    Tests advance it by hand instead of sleeping for the next 30-second step.
+    """
+    clock = FakeClock()
+    clock.current = datetime.now(UTC)
+    return clock

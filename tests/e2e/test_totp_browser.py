@@ -9,146 +9,56 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.conftest import real_time_clock
+from tests.e2e.journeys import (
+    ISSUER,
+    STEP,
+    VERIFY_URL,
+    enter_code,
+    expect_refused,
+    expect_signed_in,
+    expect_verify_page,
+    field_errors,
+    heading,
+    open_setup,
+    read_setup_key,
+    recovery_codes_shown,
+    register,
+    save_recovery_codes,
+    sign_in,
+    sign_out,
+    totp_card,
+)
 from tests.e2e.support import ConsoleError, zh
 from tests.otp import decode_qr, oathtool_code, parse_otpauth, totp
-from tests.support import GOOD_PASSWORD, FakeClock
+from tests.support import FakeClock
 
 pytestmark = pytest.mark.e2e
 
 expect.set_options(timeout=10_000)
 
 EMAIL = "totp-e2e@example.com"
-ISSUER = "2FA Portal"
-STEP = 30
-ENROLLED = "Your authenticator app is set up. You will need a code from it each time you sign in."
 NOT_CORRECT = "That code is not correct. Check that you are reading the code for this site and try again."
 REPLAYED_START = "That code was already used."
-VERIFY_PROMPT = f"Open your authenticator app and enter the 6-digit code it shows for {ISSUER}."
-VERIFY_URL = re.compile(r"/2fa/verify\?method=totp(&next=(/|%2F)account)?$")
 BASE32_SECRET = re.compile(r"[A-Z2-7]{32}")
 ADDED_UTC = re.compile(r"Added .+ UTC\.")
 
 
 @pytest.fixture
 def live_clock() -> FakeClock:
-    """The live server's clock, set to the real time now; tests advance it instead of sleeping."""
-    clock = FakeClock()
-    clock.current = datetime.now(UTC)
-    return clock
-
-
-
-
-def heading(page: Page, name: str, level: int = 1) -> Any:
-    return page.get_by_role("heading", level=level, name=name, exact=True)
-
-
-def header_button(page: Page, name: str) -> Any:
-    return page.locator("header.site-header").get_by_role("button", name=name, exact=True)
-
-
-def totp_card(page: Page, title: str = "Authenticator app") -> Any:
-    """The account page's "Authenticator app" section."""
-    return page.locator("section.card").filter(has=heading(page, title, level=2))
-
-
-def field_errors(page: Page) -> Any:
-    return page.locator("main ul.errors")
+    return real_time_clock()
 
 
 def wrong_code(secret: str, at: datetime) -> str:
     """A 6-digit code that matches no step the portal looks at (±1 accepted, ±10 reported as clock skew)."""
     near = {totp(secret, at, offset) for offset in range(-12, 13)}
     return next(c for c in (f"{n:06d}" for n in range(0, 1_000_000, 111_111)) if c not in near)
-
-
-def expect_refused(page: Page, console_errors: list[ConsoleError], submit: Callable[[], None]) -> ConsoleError:
-    """Submit a form the server answers with 400; return the one console error Chromium logs for it."""
-    before = len(console_errors)
-    with page.expect_console_message(lambda m: m.type == "error" and "status of 400" in m.text):
-        submit()
-    refused = [e for e in console_errors[before:] if "status of 400" in e.text]
-    assert len(refused) == 1, refused
-    return refused[0]
-
-
-def register(page: Page, base: str, email: str = EMAIL, t: Callable[[str], str] = str) -> None:
-    """Create an account through the form (labels in the page's language); lands on /account."""
-    page.goto(f"{base}/register")
-    expect(heading(page, t("Create your account"))).to_be_visible()
-    page.get_by_label(t("Email"), exact=True).fill(email)
-    page.get_by_label(t("Password"), exact=True).fill(GOOD_PASSWORD)
-    page.get_by_label(t("Repeat the password"), exact=True).fill(GOOD_PASSWORD)
-    page.locator("main").get_by_role("button", name=t("Create account"), exact=True).click()
-    expect(page).to_have_url(f"{base}/account")
-    expect(page.locator(".flash")).to_have_text(t("Your account is ready. Next, set up two-factor authentication."))
-
-
-def open_setup(page: Page, base: str, t: Callable[[str], str] = str) -> str:
-    """From /account, follow "Set up an authenticator app"; return "direct" or "reauth" (the path taken)."""
-    card = totp_card(page, t("Authenticator app"))
-    card.get_by_role("link", name=t("Set up an authenticator app"), exact=True).click()
-    setup_heading = heading(page, t("Set up an authenticator app"))
-    reauth_heading = heading(page, t("Confirm your password"))
-    expect(setup_heading.or_(reauth_heading)).to_be_visible()
-    path = "direct"
-    if reauth_heading.is_visible():
-        path = "reauth"
-        reauth_url = re.escape(f"{base}/reauth?next=") + r"(/|%2F)account(/|%2F)2fa(/|%2F)totp$"
-        expect(page).to_have_url(re.compile(reauth_url))
-        page.get_by_label(t("Password"), exact=True).fill(GOOD_PASSWORD)
-        page.get_by_role("button", name=t("Confirm"), exact=True).click()
-    expect(page).to_have_url(f"{base}/account/2fa/totp")
-    expect(setup_heading).to_be_visible()
-    return path
-
-
-def sign_in(page: Page, base: str) -> None:
-    page.goto(f"{base}/login")
-    expect(heading(page, "Sign in")).to_be_visible()
-    page.get_by_label("Email", exact=True).fill(EMAIL)
-    page.get_by_label("Password", exact=True).fill(GOOD_PASSWORD)
-    page.get_by_role("button", name="Continue", exact=True).click()
-
-
-def enter_code(page: Page, code: str, button: str) -> None:
-    page.get_by_label("Code", exact=True).fill(code)
-    page.locator("main").get_by_role("button", name=button, exact=True).click()
-
-
-def sign_out(page: Page, base: str) -> None:
-    header_button(page, "Sign out").click()
-    expect(page).to_have_url(f"{base}/login")
-    expect(page.get_by_role("status")).to_have_text("You have signed out.")
-
-
-def expect_verify_page(page: Page, base: str) -> None:
-    expect(page).to_have_url(re.compile("^" + re.escape(base) + VERIFY_URL.pattern))
-    expect(heading(page, "Enter your code")).to_be_visible()
-    expect(page.locator("main")).to_contain_text(VERIFY_PROMPT)
-
-
-def expect_signed_in(page: Page, base: str) -> None:
-    expect(page).to_have_url(f"{base}/account")
-    expect(heading(page, "Account security")).to_be_visible()
-    expect(page.locator("dl.facts strong")).to_have_text("On")
-    expect(header_button(page, "Sign out")).to_be_visible()
-
-
-def read_setup_key(page: Page, tmp_path: Path) -> tuple[str, dict[str, str]]:
-    """Read the QR code the browser drew (a screenshot of #totp-qr through zbarimg); return (URI, fields)."""
-    qr = page.locator("#totp-qr")
-    expect(qr).to_be_visible()
-    assert page.evaluate("document.getElementById('totp-qr').naturalWidth") > 0, "the QR image did not load"
-    uri = decode_qr(qr.screenshot(), tmp_path)
-    return uri, parse_otpauth(uri)
 
 
 def test_set_up_an_authenticator_app_and_sign_in_with_its_codes(
@@ -159,7 +69,7 @@ def test_set_up_an_authenticator_app_and_sign_in_with_its_codes(
 
     # 1. A new account starts without an authenticator; registering counts as a fresh password
     #    confirmation, so "Set up an authenticator app" opens the setup page without a password prompt.
-    register(page, base)
+    register(page, base, EMAIL)
     card = totp_card(page)
     expect(card).to_contain_text("Use Google Authenticator, Authy, Microsoft Authenticator")
     expect(page.locator("dl.facts")).to_contain_text("Not set up")
@@ -184,8 +94,8 @@ def test_set_up_an_authenticator_app_and_sign_in_with_its_codes(
     expect(page.locator("details.manual-key")).to_contain_text(f"Account: {ISSUER}. Spaces do not matter.")
     assert oathtool_code(secret, clock()) == totp(secret, clock()), "tests/otp.py disagrees with oathtool"
 
-    # 3. The countdown hint is filled in by the page's script. Only the label proves the script ran:
-    #    app.css gives .totp-countdown display:flex, which beats the hidden attribute, so the box shows anyway.
+    # 3. The countdown hint is filled in and shown by the page's script (it starts hidden; without
+    #    JavaScript it stays hidden: see test_setup_works_without_javascript).
     countdown = page.locator(".totp-countdown")
     expect(countdown).to_be_visible()
     expect(countdown.locator(".label")).to_have_text(re.compile(r"^New code in \d+ s$"))
@@ -203,14 +113,25 @@ def test_set_up_an_authenticator_app_and_sign_in_with_its_codes(
     expect(page.get_by_label("Code", exact=True)).to_have_attribute("aria-invalid", "true")
     assert read_setup_key(page, tmp_path)[1]["secret"] == secret, "a wrong code must not change the key"
     screenshot("02-setup-wrong-code")
+    # The first authenticator comes with recovery codes, shown once in the answer to the confirmation.
     enter_code(page, totp(secret, clock()), "Confirm")
-    expect_signed_in(page, base)
-    expect(page.locator(".flash")).to_have_text(ENROLLED)
+    expect(page).to_have_url(f"{base}/account/2fa/totp")
+    codes = recovery_codes_shown(page)
+    expect(page.locator("main")).to_contain_text("Your authenticator app is set up.")
+    actions = page.locator(".code-actions")
+    for name in ("Download (.txt)", "Print", "Copy"):
+        expect(actions.get_by_role("button", name=name, exact=True)).to_be_visible()
+    expect(page.get_by_label("I have saved these codes", exact=True)).not_to_be_checked()
+    screenshot("03-recovery-codes")
+    save_recovery_codes(page, base)
+    assert not any(code in page.content() for code in codes), "the account page shows a recovery code"
+    expect(page.locator("section.card").filter(has=heading(page, "Recovery codes", level=2))).to_contain_text(
+        "10 recovery codes left.")
     card = totp_card(page)
     expect(card).to_contain_text(ADDED_UTC)
     expect(card).to_contain_text("Not used to sign in yet.")
     expect(card.get_by_role("link", name="Replace or remove", exact=True)).to_be_visible()
-    screenshot("03-account-enrolled")
+    screenshot("04-account-enrolled")
 
     # 5. The management page never shows the key again.
     card.get_by_role("link", name="Replace or remove", exact=True).click()
@@ -224,13 +145,13 @@ def test_set_up_an_authenticator_app_and_sign_in_with_its_codes(
     grouped = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
     assert secret not in html and grouped not in html, "the management page shows the secret"
     assert secret.lower() not in html.lower()
-    screenshot("04-manage")
+    screenshot("05-manage")
 
     # 6. Signing in now asks for a code from the app; the next step's code lets the user in.
     sign_out(page, base)
-    sign_in(page, base)
+    sign_in(page, base, EMAIL)
     expect_verify_page(page, base)
-    screenshot("05-verify")
+    screenshot("06-verify")
     clock.advance(STEP)
     used_code = totp(secret, clock())
     enter_code(page, used_code, "Verify")
@@ -239,13 +160,13 @@ def test_set_up_an_authenticator_app_and_sign_in_with_its_codes(
 
     # 7. The same code cannot be used twice, even in a new sign-in within its 30 s; the next one can.
     sign_out(page, base)
-    sign_in(page, base)
+    sign_in(page, base, EMAIL)
     expect_verify_page(page, base)
     refused_replay = expect_refused(page, console_errors, lambda: enter_code(page, used_code, "Verify"))
     assert VERIFY_URL.search(refused_replay.url.removeprefix(base)), refused_replay
     expect_verify_page(page, base)
     expect(field_errors(page)).to_have_text(re.compile("^" + re.escape(REPLAYED_START)))
-    screenshot("06-verify-replayed")
+    screenshot("07-verify-replayed")
     clock.advance(STEP)
     enter_code(page, totp(secret, clock()), "Verify")
     expect_signed_in(page, base)
@@ -262,7 +183,7 @@ def test_setup_page_in_chinese(
     page, base = browser_page, live_server
     assert page.evaluate("navigator.language") == browser_locale
 
-    register(page, base, t=zh)  # Accept-Language: zh-CN picks Simplified Chinese, no cookie needed
+    register(page, base, EMAIL, t=zh)  # Accept-Language: zh-CN picks Simplified Chinese, no cookie needed
     expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
     assert open_setup(page, base, t=zh) == "direct"
 
@@ -287,3 +208,43 @@ def test_setup_page_in_chinese(
     screenshot("01-setup-zh")
 
     assert [str(e) for e in console_errors] == []
+
+
+def test_setup_works_without_javascript(
+    live_server: str, live_clock: FakeClock, browser_page: Page, tmp_path: Path,
+) -> None:
+    """The setup and codes pages work without scripts: what only a script can fill in stays hidden."""
+    base, clock = live_server, live_clock
+    browser = browser_page.context.browser
+    assert browser is not None
+    context = browser.new_context(java_script_enabled=False, locale="en-US")
+    errors: list[str] = []
+    try:
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        register(page, base, EMAIL)
+        assert open_setup(page, base) == "direct"
+
+        # The countdown box has no label without its script: it must stay hidden ([hidden] beats
+        # .totp-countdown's display:flex), not show an empty bar.
+        countdown = page.locator(".totp-countdown")
+        expect(countdown).to_be_attached()
+        expect(countdown).to_have_attribute("hidden", "")
+        expect(countdown).not_to_be_visible()
+        expect(countdown.locator(".label")).to_have_text("")
+
+        # The key can still be read (the QR code is an inline image, <details> needs no script).
+        secret = parse_otpauth(decode_qr(page.locator("#totp-qr").screenshot(), tmp_path))["secret"]
+        page.get_by_text("Can't scan? Enter the key by hand", exact=True).click()
+        assert page.locator("#totp-key").inner_text().replace(" ", "") == secret
+
+        # Confirming works; the codes page hides the buttons only its script can run, keeps the codes.
+        enter_code(page, totp(secret, clock()), "Confirm")
+        recovery_codes_shown(page)
+        expect(page.locator(".code-actions")).not_to_be_visible()
+        expect(page.get_by_role("button", name="Download (.txt)", exact=True)).not_to_be_visible()
+        save_recovery_codes(page, base)
+    finally:
+        context.close()
+    assert errors == []

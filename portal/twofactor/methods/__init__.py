@@ -7,7 +7,7 @@ from flask import Flask, current_app
 from portal.models import User
 from portal.twofactor.methods.base import OK, Method, Reason, Verdict
 
-__all__ = ["OK", "Method", "Reason", "Verdict", "enrolled", "get", "register"]
+__all__ = ["OK", "Method", "Reason", "Verdict", "enrolled", "get", "primary", "register"]
 
 
 def register(app: Flask, method: Method) -> None:
@@ -20,5 +20,11 @@ def get(kind: str) -> Method | None:
 
 
 def enrolled(user: User) -> list[Method]:
-    """The methods this user can sign in with, in registration order."""
+    """The methods this user can sign in with, in registration order (recovery codes included)."""
     return [m for m in current_app.extensions.get("portal.methods", {}).values() if m.is_enrolled(user)]
+
+
+def primary(user: User) -> list[Method]:
+    """The methods that make two-step verification "on" (not recovery codes)."""
+    return [m for m in current_app.extensions.get("portal.methods", {}).values()
+            if m.primary and m.is_enrolled(user)]

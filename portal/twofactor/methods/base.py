@@ -8,7 +8,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar
 
+from flask_babel import gettext as _
+
 from portal.models import User
+from portal.twofactor.codes import canonical_digits
 
 
 class Reason(StrEnum):
@@ -35,6 +38,15 @@ OK = Verdict(ok=True)
 
 class Method(ABC):
     kind: ClassVar[str]  # "totp" | "sms" | "recovery"
+    primary: ClassVar[bool] = True  # counts as "two-step verification is on"; recovery codes do not
+
+    def canonical(self, raw: str) -> str | None:
+        """The code in the one form verify() accepts, or None when it cannot be one (a 400)."""
+        return canonical_digits(raw)
+
+    @property
+    def format_hint(self) -> str:
+        return _("Enter the 6 digits of the code.")
 
     @property
     @abstractmethod

@@ -1,0 +1,255 @@
+"""End to end in headless Chromium: save the recovery codes, lose the phone, sign in with a code.
+
+The server's clock is a FakeClock started at the real time and moved on by hand whenever a new TOTP
+code is needed; every TOTP code comes from tests/otp.py. Recovery codes are read off the page, as a
+person would, and typed back the way a person might (lower case, no hyphens).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import real_time_clock
+from tests.e2e.journeys import (
+    RECOVERY_URL,
+    STEP,
+    confirm_password,
+    enter_code,
+    expect_recovery_page,
+    expect_refused,
+    expect_signed_in,
+    expect_verify_page,
+    field_errors,
+    heading,
+    open_setup,
+    read_setup_key,
+    recovery_codes_shown,
+    register,
+    save_recovery_codes,
+    sign_in,
+    sign_out,
+)
+from tests.e2e.support import ConsoleError
+from tests.otp import totp
+from tests.support import FakeClock
+
+pytestmark = pytest.mark.e2e
+
+expect.set_options(timeout=10_000)
+
+EMAIL = "recovery-e2e@example.com"
+RECOVERED_FLASH = "You signed in with a recovery code. 9 codes are left."
+RECOVERED_HINT = "If you lost your phone, set up your authenticator app again below."
+REPLAYED_START = "That code was already used."
+NOT_CORRECT = "That code is not correct. Check that you are reading the code for this site and try again."
+FILE_HEADING = f"Recovery codes for {EMAIL} (2FA Portal)"
+
+
+@pytest.fixture
+def live_clock() -> FakeClock:
+    return real_time_clock()
+
+
+def recovery_card(page: Page) -> Any:
+    """The account page's "Recovery codes" section."""
+    return page.locator("section.card").filter(has=heading(page, "Recovery codes", level=2))
+
+
+def activity(page: Page) -> Any:
+    return page.locator("section.card").filter(has=heading(page, "Recent security activity", level=2))
+
+
+def typed(code: str) -> str:
+    """How someone might type XXXX-XXXX-XXXX from paper: lower case, without the hyphens."""
+    return code.replace("-", "").lower()
+
+
+def assert_codes_absent(page: Page, codes: list[str]) -> None:
+    html = page.content()
+    leaked = [c for c in codes if c in html or c.replace("-", "") in html]
+    assert leaked == [], f"recovery codes shown again at {page.url}: {leaked}"
+
+
+def to_recovery_page(page: Page, base: str) -> None:
+    """Sign in with the password; on the TOTP page follow "Lost your phone? Use a recovery code"."""
+    sign_in(page, base, EMAIL)
+    expect_verify_page(page, base)
+    page.get_by_role("link", name="Lost your phone? Use a recovery code", exact=True).click()
+    expect_recovery_page(page, base)
+
+
+def generate_new_codes(page: Page, base: str) -> str:
+    """From the recovery codes page, "Generate new codes"; fill the password prompt if it comes.
+
+    A stale password confirmation sends the POST to /reauth?next=/account (a POST cannot be replayed),
+    so after confirming the user starts again from the recovery codes page. Returns the path taken.
+    """
+    page.get_by_role("button", name="Generate new codes", exact=True).click()
+    codes_heading = heading(page, "Save your recovery codes")
+    reauth_heading = heading(page, "Confirm your password")
+    expect(codes_heading.or_(reauth_heading)).to_be_visible()
+    if codes_heading.is_visible():
+        return "direct"
+    expect(page).to_have_url(re.compile(re.escape(f"{base}/reauth?next=") + r"(/|%2F)account$"))
+    confirm_password(page)
+    expect_signed_in(page, base)
+    page.goto(f"{base}/account/2fa/recovery-codes")
+    page.get_by_role("button", name="Generate new codes", exact=True).click()
+    expect(codes_heading).to_be_visible()
+    return "reauth"
+
+
+def test_lose_the_phone_and_sign_in_with_a_recovery_code(
+    live_server: str, live_clock: FakeClock, browser_page: Page, screenshot: Callable[[str], Path],
+    console_errors: list[ConsoleError], tmp_path: Path,
+) -> None:
+    page, base, clock = browser_page, live_server, live_clock
+    refused: list[ConsoleError] = []  # forms the server answers with 400, which Chromium logs
+
+    # 1. Register and set up the authenticator app: confirming it answers with the codes page.
+    register(page, base, EMAIL)
+    assert open_setup(page, base) == "direct"
+    secret = read_setup_key(page, tmp_path)[1]["secret"]
+    enter_code(page, totp(secret, clock()), "Confirm")
+    expect(page).to_have_url(f"{base}/account/2fa/totp")
+    codes = recovery_codes_shown(page)
+    expect(page.locator("main")).to_contain_text("Your authenticator app is set up.")
+    expect(page.locator("main")).to_contain_text("This is the only time they are shown.")
+    screenshot("01-codes")
+
+    # 2. "Download (.txt)" saves the codes shown, one per line, under a heading naming the account.
+    download_button = page.get_by_role("button", name="Download (.txt)", exact=True)
+    expect(download_button).to_be_visible()
+    with page.expect_download() as pending:
+        download_button.click()
+    download = pending.value
+    assert download.suggested_filename == "recovery-codes.txt"
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    text = saved.read_text(encoding="utf-8")
+    assert text == "\n".join([FILE_HEADING, "", *codes]) + "\n", text
+
+    # 3. "Continue" without ticking "I have saved these codes" goes nowhere: the box is required.
+    saved_box = page.get_by_label("I have saved these codes", exact=True)
+    expect(saved_box).not_to_be_checked()
+    expect(saved_box).to_have_attribute("required", "")
+    posted: list[str] = []
+
+    def on_request(request: Any) -> None:
+        if request.method == "POST":
+            posted.append(request.url)
+
+    page.on("request", on_request)
+    page.locator("main").get_by_role("button", name="Continue", exact=True).click()
+    assert saved_box.evaluate("box => box.validity.valueMissing"), "the browser should block the form"
+    expect(page).to_have_url(f"{base}/account/2fa/totp")
+    assert recovery_codes_shown(page) == codes
+    page.remove_listener("request", on_request)
+    assert posted == [], f"the form was sent without the box ticked: {posted}"
+    save_recovery_codes(page, base)
+    expect(recovery_card(page)).to_contain_text("10 recovery codes left.")
+    assert_codes_absent(page, codes)
+
+    # 4. Back from /account must not show the codes again. The codes page was the answer to a POST
+    #    sent with Cache-Control: no-store, so Chromium has nothing to show but its "Confirm form
+    #    resubmission" error page (net::ERR_CACHE_MISS); it never re-sends the form by itself.
+    try:
+        page.go_back()
+    except PlaywrightError as exc:  # the error page replaces the navigation Playwright waited for
+        assert "net::ERR_CACHE_MISS" in str(exc), exc
+        page.wait_for_url(re.compile(r"^chrome-error://"), wait_until="load")
+    assert page.url.startswith(("chrome-error://", base)), page.url
+    assert_codes_absent(page, codes)
+    expect(page.locator("#recovery-codes")).to_have_count(0)
+    screenshot("02-back")
+    page.goto(f"{base}/account")
+    expect_signed_in(page, base)
+    expect(recovery_card(page)).to_contain_text("10 recovery codes left.")  # Back re-posted nothing
+
+    # 5. The phone is lost: sign in with the first code, typed in lower case without hyphens.
+    sign_out(page, base)
+    to_recovery_page(page, base)
+    screenshot("03-recovery-page")
+    enter_code(page, typed(codes[0]), "Sign in")
+    expect_signed_in(page, base)
+    flash = page.get_by_role("status")
+    expect(flash).to_have_count(1)
+    expect(flash).to_contain_text(RECOVERED_FLASH)
+    expect(flash).to_contain_text(RECOVERED_HINT)
+    expect(recovery_card(page)).to_contain_text("9 recovery codes left.")
+    expect(activity(page).locator("li").first).to_contain_text("Recovery code used")
+    screenshot("04-signed-in-with-code")
+
+    # 6. The same code again, in a new sign-in: refused, and the user stays on the recovery page.
+    sign_out(page, base)
+    to_recovery_page(page, base)
+    refused.append(expect_refused(page, console_errors, lambda: enter_code(page, codes[0], "Sign in")))
+    expect_recovery_page(page, base)
+    expect(field_errors(page)).to_have_text(re.compile("^" + re.escape(REPLAYED_START)))
+    expect(page.get_by_label("Code", exact=True)).to_have_value("")
+    screenshot("05-code-used-twice")
+    # The app still works: back to the authenticator, with the next step's code.
+    page.get_by_role("link", name="Use your authenticator app instead", exact=True).click()
+    expect_verify_page(page, base)
+    clock.advance(STEP)
+    enter_code(page, totp(secret, clock()), "Verify")
+    expect_signed_in(page, base)
+    expect(recovery_card(page)).to_contain_text("9 recovery codes left.")
+
+    # 7. A new set. The password was confirmed more than FRESH_AUTH_SECONDS ago (the clock moves on
+    #    6 minutes), so "Generate new codes" asks for it first.
+    clock.advance(360)
+    recovery_card(page).get_by_role("link", name="View or generate new codes", exact=True).click()
+    expect(page).to_have_url(f"{base}/account/2fa/recovery-codes")
+    expect(heading(page, "Recovery codes")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("9 recovery codes left.")
+    assert generate_new_codes(page, base) == "reauth"
+    expect(page).to_have_url(f"{base}/account/2fa/recovery-codes")
+    new_codes = recovery_codes_shown(page)
+    assert not set(new_codes) & set(codes), "a new set must not repeat old codes"
+    expect(page.locator("main")).not_to_contain_text("Your authenticator app is set up.")
+    screenshot("06-new-codes")
+
+    # 8. Printed, the sheet is the codes and whose they are: no header, no buttons, no form.
+    page.emulate_media(media="print")
+    try:
+        expect(page.locator(".site-header")).not_to_be_visible()
+        expect(page.locator(".code-actions")).not_to_be_visible()
+        expect(page.locator("main form")).not_to_be_visible()
+        expect(page.locator(".site-footer")).not_to_be_visible()
+        for code in page.locator("#recovery-codes code").all():
+            expect(code).to_be_visible()
+        expect(page.locator(".print-only")).to_be_visible()
+        expect(page.locator(".print-only")).to_contain_text(f"Recovery codes for {EMAIL}")
+        screenshot("07-new-codes-print")
+    finally:
+        page.emulate_media(media="screen")
+    expect(page.locator(".code-actions")).to_be_visible()
+    expect(page.locator(".print-only")).not_to_be_visible()
+    save_recovery_codes(page, base)
+    expect(recovery_card(page)).to_contain_text("10 recovery codes left.")
+    expect(activity(page).locator("li").first).to_contain_text("New recovery codes generated")
+    assert_codes_absent(page, new_codes)
+
+    # 9. The old set is gone: an old code that was never used is now refused; a new one works.
+    sign_out(page, base)
+    to_recovery_page(page, base)
+    refused.append(expect_refused(page, console_errors, lambda: enter_code(page, typed(codes[1]), "Sign in")))
+    expect_recovery_page(page, base)
+    expect(field_errors(page)).to_have_text(NOT_CORRECT)
+    enter_code(page, " ".join(new_codes[0].split("-")), "Sign in")  # spaces instead of hyphens
+    expect_signed_in(page, base)
+    expect(page.get_by_role("status")).to_contain_text(RECOVERED_FLASH)
+    expect(recovery_card(page)).to_contain_text("9 recovery codes left.")
+
+    # 10. Nothing on the console but the two refused codes.
+    assert all(RECOVERY_URL.search(e.url.removeprefix(base)) for e in refused), refused
+    assert [str(e) for e in console_errors if e not in refused] == []
+
