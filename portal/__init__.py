@@ -33,7 +33,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         n = app.config["PROXY_FIX_X_FOR"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0)  # type: ignore[method-assign]
 
-    from portal import cli, crypto, errors, i18n, models, security  # noqa: F401  (models: metadata)
+    from portal import cli, crypto, errors, i18n, models, security, sms  # noqa: F401  (models: metadata)
     from portal.auth import flow
     from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -57,9 +57,12 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from portal.auth.routes import bp as auth_bp
     from portal.twofactor import methods
     from portal.twofactor.methods.recovery import RecoveryMethod
+    from portal.twofactor.methods.sms import SmsMethod
     from portal.twofactor.methods.totp import TotpMethod
     from portal.twofactor.recovery_routes import bp as recovery_bp
     from portal.twofactor.routes import bp as twofactor_bp
+    from portal.twofactor.sms_routes import bp as sms_bp
+    from portal.twofactor.sms_signin import bp as sms_signin_bp
     from portal.twofactor.totp_routes import bp as totp_bp
 
     app.register_blueprint(auth_bp)
@@ -67,7 +70,15 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(twofactor_bp)
     app.register_blueprint(totp_bp)
     app.register_blueprint(recovery_bp)
+    app.register_blueprint(sms_bp)
+    app.register_blueprint(sms_signin_bp)
+    sms.init_app(app)
+    if app.config["SMS_PROVIDER"] == "console":
+        from portal.sms.dev_outbox import bp as dev_outbox_bp
+
+        app.register_blueprint(dev_outbox_bp)
     methods.register(app, TotpMethod(drift_limit=app.config["TOTP_DRIFT_STEPS"]))
+    methods.register(app, SmsMethod())
     methods.register(app, RecoveryMethod())
     app.register_blueprint(i18n.bp)
     errors.init_app(app)

@@ -130,6 +130,37 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TOTP_DRIFT_STEPS", 10, _parse_int,
             "How many 30 s steps beyond ±1 are checked to tell a user their phone's clock is off.",
             minimum=1, maximum=40),
+    Setting("SMS_PROVIDER", "console", _parse_str,
+            "Who sends SMS codes: twilio_verify, twilio_messaging, or console (development only: the server "
+            "log and /dev/sms).", choices=("console", "twilio_verify", "twilio_messaging")),
+    Setting("TWILIO_ACCOUNT_SID", "", _parse_str, "Twilio account SID (AC…)."),
+    Setting("TWILIO_AUTH_TOKEN", "", _parse_str, "Twilio auth token (or use an API key pair).", secret=True),
+    Setting("TWILIO_API_KEY_SID", "", _parse_str, "Twilio API key SID (SK…); used instead of the auth token."),
+    Setting("TWILIO_API_KEY_SECRET", "", _parse_str, "Secret of TWILIO_API_KEY_SID.", secret=True),
+    Setting("TWILIO_VERIFY_SERVICE_SID", "", _parse_str, "Twilio Verify service SID (VA…) for twilio_verify."),
+    Setting("TWILIO_MESSAGING_SERVICE_SID", "", _parse_str,
+            "Messaging service SID (MG…) for twilio_messaging; or set TWILIO_FROM_NUMBER."),
+    Setting("TWILIO_FROM_NUMBER", "", _parse_str, "Sender number in E.164 for twilio_messaging without a service."),
+    Setting("TWILIO_BASE_URL", "", _parse_str,
+            "Send Twilio API requests to this origin instead of Twilio's own hosts (a proxy, or the test double)."),
+    Setting("TWILIO_TIMEOUT", 10, _parse_int, "HTTP timeout for Twilio requests, seconds.", minimum=1, maximum=10),
+    Setting("SMS_TEMPLATES", None, _parse_str,
+            "JSON texts for twilio_messaging and console per purpose (sign_in, enroll, generic) and language, "
+            "each containing {{code}}. Default: built-in English and Chinese texts."),
+    Setting("SMS_DEFAULT_REGION", "CN", _parse_str,
+            "Country preselected on the phone form and assumed for numbers typed without +country code."),
+    Setting("SMS_ALLOWED_COUNTRIES", (), _parse_list,
+            "Countries (ISO codes, comma-separated) whose numbers may enroll; empty allows all."),
+    Setting("SMS_RESEND_COOLDOWN", 60, _parse_int, "Seconds between two texts to one phone.",
+            minimum=1, maximum=3600),
+    Setting("SMS_CODE_TTL", 300, _parse_int, "Seconds a code we generate stays valid (twilio_messaging, console).",
+            minimum=60, maximum=900),
+    Setting("SMS_MAX_CHECKS", 5, _parse_int, "Wrong tries that kill a code we generated.", minimum=1, maximum=10),
+    Setting("SMS_SENDS_PER_10_MINUTES", 5, _parse_int, "Texts per 10 minutes, per account and per number.",
+            minimum=1, maximum=100),
+    Setting("SMS_SENDS_PER_DAY", 10, _parse_int, "Texts per 24 hours per account.", minimum=1, maximum=1000),
+    Setting("RATELIMIT_SMS", "10 per hour;30 per day", _parse_str,
+            "Per-IP limit on sending texts (Flask-Limiter syntax)."),
     Setting("LANGUAGES", ("en", "zh_Hans"), _parse_list, "Languages offered, in order."),
     Setting("LOG_LEVEL", "INFO", _parse_str, "Python log level.",
             choices=("DEBUG", "INFO", "WARNING", "ERROR")),
@@ -258,6 +289,9 @@ def finalise(values: dict[str, Any], instance_path: Path) -> dict[str, Any]:
             raise ConfigError(f"TOTP_ENCRYPTION_KEYS: key {index + 1} is not a Fernet key (32 url-safe base64 bytes)")
     if ":" in values["TOTP_ISSUER"] or not values["TOTP_ISSUER"]:
         raise ConfigError(f"TOTP_ISSUER={values['TOTP_ISSUER']!r}: must be non-empty and contain no colon")
+    from portal.sms.settings import check_sms_settings
+
+    check_sms_settings(values)
     if not values["DATABASE_URL"]:
         instance_path.mkdir(parents=True, exist_ok=True)
         values["DATABASE_URL"] = f"sqlite:///{instance_path / 'portal.sqlite3'}"

@@ -62,4 +62,12 @@ def choose() -> Response:
 
 
 def init_app(app: Flask) -> None:
+    from portal.phone import mask
+
     app.jinja_env.globals.update(html_lang=html_lang, language_names=LANGUAGE_NAMES)
+    app.jinja_env.filters["mask_phone"] = mask
+
+
+def current_language() -> str:
+    """The page's language as a LANGUAGES entry ("en", "zh_Hans"): also the language of texts we send."""
+    return select_locale()

@@ -120,3 +120,61 @@ class RecoveryCode(db.Model):
     code_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class SmsFactor(db.Model):
+    """A phone that receives sign-in codes. confirmed_at is NULL while the number awaits its first code.
+
+    Like TotpFactor: at most one confirmed and one pending row per user, so a new number never replaces
+    the old one until it is confirmed. next_send_at is the resend cooldown of this phone, claimed by a
+    conditional UPDATE so two processes cannot both send.
+    """
+
+    __tablename__ = "sms_factors"
+    __table_args__ = (
+        Index("uq_sms_factors_confirmed", "user_id", unique=True,
+              sqlite_where=text("confirmed_at IS NOT NULL"), postgresql_where=text("confirmed_at IS NOT NULL")),
+        Index("uq_sms_factors_pending", "user_id", unique=True,
+              sqlite_where=text("confirmed_at IS NULL"), postgresql_where=text("confirmed_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    phone: Mapped[str] = mapped_column(String(16))  # E.164; shown masked, never logged in full
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    next_send_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class SmsCode(db.Model):
+    """A code we generated (twilio_messaging, console): only its keyed hash, for one user, purpose and phone.
+
+    One live code per user and purpose: a resend replaces it. It dies after SMS_CODE_TTL, after
+    SMS_MAX_CHECKS tries (counted before comparing), or when used.
+    """
+
+    __tablename__ = "sms_codes"
+    __table_args__ = (Index("uq_sms_codes_user_purpose", "user_id", "purpose", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(String(16))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    checks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class SmsSend(db.Model):
+    """One text sent (or being sent), for the caps per account and per number. No code, no full number."""
+
+    __tablename__ = "sms_sends"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    phone_key: Mapped[str] = mapped_column(String(64), index=True)  # keyed hash of the E.164 number
+    purpose: Mapped[str] = mapped_column(String(16))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

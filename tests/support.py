@@ -74,3 +74,7 @@ class FixedCodeMethod(Method):
     def verify(self, user: User, code: str, *, now: datetime) -> Verdict:
         self.checked.append(code)
         return OK if self.codes.get(user.id) == code else Verdict(ok=False, reason=Reason.INVALID)
+
+# A production deployment must name a real SMS provider (console is refused there); these never send.
+PRODUCTION_SMS = {"SMS_PROVIDER": "twilio_verify", "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+                  "TWILIO_AUTH_TOKEN": "0123456789abcdef0123456789abcdef", "TWILIO_VERIFY_SERVICE_SID": "VA" + "0" * 32}

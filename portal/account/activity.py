@@ -16,6 +16,9 @@ LABELS = {
     "recovery.used": _l("Recovery code used"),
     "recovery.generated": _l("New recovery codes generated"),
     "recovery.deleted": _l("Recovery codes deleted"),
+    "sms.enrolled": _l("Phone added for text message codes"),
+    "sms.changed": _l("Phone number for text message codes changed"),
+    "sms.removed": _l("Phone for text message codes removed"),
 }
 
 

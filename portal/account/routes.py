@@ -13,8 +13,10 @@ from portal.account.agents import describe_agent
 from portal.auth import flow
 from portal.auth.forms import PostForm
 from portal.extensions import db
+from portal.phone import mask
 from portal.twofactor import methods
 from portal.twofactor.methods.recovery import remaining
+from portal.twofactor.methods.sms import confirmed_phone
 from portal.twofactor.methods.totp import confirmed_factor
 
 bp = Blueprint("account", __name__)
@@ -29,10 +31,13 @@ def index() -> Response:
 @bp.route("/account")
 @login_required
 def overview() -> str:
+    sms = confirmed_phone(current_user)
     return render_template(
         "account/overview.html",
         methods=methods.primary(current_user),
         totp=confirmed_factor(current_user),
+        sms=sms,
+        sms_phone=mask(sms.phone) if sms else None,
         activity=activity.recent(current_user),
         recovery_left=remaining(current_user),
         sessions=flow.active_sessions(current_user),

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import StringField
+from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 
 class CodeForm(FlaskForm):
     code = StringField(_l("Code"), validators=[DataRequired(_l("Enter the code.")), Length(max=64)])
+
+
+class PhoneForm(FlaskForm):
+    """The phone to text codes to: a country for numbers typed without +country code, and the number."""
+
+    country = SelectField(_l("Country or region"), validate_choice=False)
+    phone = StringField(_l("Mobile number"), validators=[DataRequired(_l("Enter your mobile number.")),
+                                                         Length(max=64)])

@@ -7,7 +7,10 @@ from flask_babel import gettext as _
 from portal.twofactor.methods.base import Reason, Verdict
 
 
-def verdict_message(verdict: Verdict) -> str:
+def verdict_message(verdict: Verdict, kind: str = "totp") -> str:
+    """The sentence for a refused code; kind is the method ("totp", "sms", "recovery")."""
+    if kind == "sms":
+        return sms_verdict_message(verdict)
     if verdict.reason is Reason.REPLAYED:
         return _("That code was already used. Wait until your app shows a new code (at most 30 seconds), "
                  "then enter the new one.")
@@ -23,3 +26,14 @@ def verdict_message(verdict: Verdict) -> str:
     if verdict.reason is Reason.EXPIRED:
         return _("This code has expired. Start again to get a new one.")
     return _("That code is not correct. Check that you are reading the code for this site and try again.")
+
+
+def sms_verdict_message(verdict: Verdict) -> str:
+    if verdict.reason is Reason.REPLAYED:
+        return _("That code was already used. Send a new code and enter the one in the newest text.")
+    if verdict.reason is Reason.THROTTLED:
+        return _("That code was entered wrongly too many times and no longer works. Send a new code.")
+    if verdict.reason is Reason.EXPIRED:
+        return _("That code has expired or was replaced by a newer one. Send a new code, or enter the code "
+                 "from the newest text.")
+    return _("That code is not correct. Check the newest text message and try again.")

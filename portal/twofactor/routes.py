@@ -73,7 +73,7 @@ def _second_step(method: Method | None, template: str) -> Page:
     form = CodeForm()
     next_url = safe_next(request.args.get("next"))
     page = {"form": form, "method": method, "next_url": next_url, "others": len(methods.primary(user)) > 1,
-            "recovery": has_set(user)}
+            "recovery": has_set(user), **method.page_context(user, now=now())}
     lockable = method.primary  # a recovery code is the way out of a lock
     if lockable and attempts.is_locked(user):
         return locked_response(template, **page)
@@ -108,7 +108,7 @@ def _second_step(method: Method | None, template: str) -> Page:
     if dropped:
         flash(_("Too many wrong codes. Sign in again with your password."), "warning")
         return redirect(url_for("auth.login"))
-    form.code.errors.append(verdict_message(verdict))
+    form.code.errors.append(verdict_message(verdict, method.kind))
     form.code.data = ""  # a refused code is no use in the box: the next attempt needs a new one
     return render_template(template, **page), 400
 

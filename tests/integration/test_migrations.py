@@ -14,7 +14,8 @@ from portal import create_app
 from portal.extensions import db
 from tests.conftest import app_settings, postgres_admin, postgres_schema_url
 
-TABLES = {"users", "user_sessions", "login_throttle", "totp_factors", "audit_events", "recovery_codes"}
+TABLES = {"users", "user_sessions", "login_throttle", "totp_factors", "audit_events", "recovery_codes", "sms_factors",
+          "sms_codes", "sms_sends"}
 
 
 def fresh_url(backend, tmp_path):

@@ -56,6 +56,10 @@ class Method(ABC):
     @abstractmethod
     def is_enrolled(self, user: User) -> bool: ...
 
+    def page_context(self, user: User, *, now: datetime) -> dict[str, object]:
+        """Extra values for this method's code page (the SMS countdown); most methods have none."""
+        return {}
+
     def challenge(self, user: User, *, now: datetime) -> Verdict:
         """Start a challenge (an SMS is sent); most methods have nothing to do."""
         return OK

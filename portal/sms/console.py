@@ -1,0 +1,52 @@
+"""console: development only. The text goes to the server log and to /dev/sms, never to a phone."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from portal.phone import mask
+from portal.sms.local_provider import LocalCodeProvider
+
+log = logging.getLogger("portal.sms.console")
+OUTBOX_FILE = "sms-outbox.jsonl"
+KEEP = 50
+
+
+class ConsoleProvider(LocalCodeProvider):
+    name = "console"
+
+    def __init__(self, cfg: Mapping[str, Any], instance_path: Path) -> None:
+        super().__init__(cfg["SMS_TEMPLATES"])
+        self.outbox = instance_path / OUTBOX_FILE
+        self._lock = threading.Lock()
+
+    def deliver(self, phone: str, text: str) -> None:
+        # Development only (refused in production): the code is in this line on purpose.
+        log.warning("SMS to %s: %s", mask(phone), text)
+        entry = {"to": phone, "text": text, "at": datetime.now(UTC).isoformat(timespec="seconds")}
+        with self._lock:
+            self.outbox.parent.mkdir(parents=True, exist_ok=True)
+            lines = [*self.read_lines()[-(KEEP - 1):], json.dumps(entry, ensure_ascii=False)]
+            self.outbox.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    def read_lines(self) -> list[str]:
+        try:
+            return [line for line in self.outbox.read_text(encoding="utf-8").splitlines() if line.strip()]
+        except FileNotFoundError:
+            return []
+
+    def recent(self) -> list[dict[str, str]]:
+        """The newest texts first."""
+        out = []
+        for line in reversed(self.read_lines()):
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return out

@@ -1,0 +1,72 @@
+"""Codes we generate ourselves (twilio_messaging, console): 6 digits from secrets, stored as a keyed hash.
+
+The hash binds the code to its user, purpose and phone. A new code replaces the previous one; a check
+is counted before comparing (a conditional UPDATE), so parallel guesses cannot exceed SMS_MAX_CHECKS;
+a match is consumed by a second conditional UPDATE, so it works once.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import delete, select, update
+
+from portal.crypto import keyed_hash
+from portal.extensions import db
+from portal.models import SmsCode
+from portal.sms.base import Message
+from portal.twofactor.methods.base import OK, Reason, Verdict
+
+
+def new_code() -> str:
+    return f"{secrets.randbelow(1_000_000):06d}"
+
+
+def _hash(message: Message, code: str) -> str:
+    return keyed_hash("sms-code", f"{message.user_id}:{message.purpose}:{message.phone}:{code}")
+
+
+def store(message: Message, code: str, now: datetime) -> None:
+    """Replace the live code of (user, purpose) with code. The caller commits."""
+    db.session.execute(delete(SmsCode).where(SmsCode.user_id == message.user_id,
+                                             SmsCode.purpose == str(message.purpose)))
+    ttl = timedelta(seconds=current_app.config["SMS_CODE_TTL"])
+    db.session.add(SmsCode(user_id=message.user_id, purpose=str(message.purpose), code_hash=_hash(message, code),
+                           created_at=now, expires_at=now + ttl, checks=0))
+
+
+def discard(message: Message) -> None:
+    db.session.execute(delete(SmsCode).where(SmsCode.user_id == message.user_id,
+                                             SmsCode.purpose == str(message.purpose)))
+
+
+def check(message: Message, code: str, now: datetime) -> Verdict:
+    """Count the check, then compare; a match is consumed. The caller commits."""
+    where = (SmsCode.user_id == message.user_id, SmsCode.purpose == str(message.purpose))
+    # Security: the check is counted before the comparison, by a conditional UPDATE.
+    admitted = db.session.execute(
+        update(SmsCode)
+        .where(*where, SmsCode.used_at.is_(None), SmsCode.expires_at > now,
+               SmsCode.checks < current_app.config["SMS_MAX_CHECKS"])
+        .values(checks=SmsCode.checks + 1)
+        .returning(SmsCode.id, SmsCode.code_hash)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if admitted is None:
+        row = db.session.execute(select(SmsCode.used_at, SmsCode.checks).where(*where)).first()
+        if row is not None and row.used_at is not None:
+            return Verdict(ok=False, reason=Reason.REPLAYED)
+        if row is not None and row.checks >= current_app.config["SMS_MAX_CHECKS"]:
+            return Verdict(ok=False, reason=Reason.THROTTLED)  # this code is dead: send a new one
+        return Verdict(ok=False, reason=Reason.EXPIRED)
+    row_id, stored = admitted
+    if not hmac.compare_digest(stored, _hash(message, code)):
+        return Verdict(ok=False, reason=Reason.INVALID)
+    consumed = db.session.execute(
+        update(SmsCode).where(SmsCode.id == row_id, SmsCode.used_at.is_(None)).values(used_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return OK if consumed == 1 else Verdict(ok=False, reason=Reason.REPLAYED)

@@ -1,0 +1,35 @@
+"""Providers that generate the code themselves and only need a way to deliver a text."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from datetime import datetime
+
+from portal.sms import local_codes, texts
+from portal.sms.base import Message
+from portal.twofactor.methods.base import Verdict
+
+
+class LocalCodeProvider(ABC):
+    """Draw a code, deliver its text, then store its keyed hash (replacing the previous code).
+
+    If delivery fails nothing is stored and the previous code stays as it was.
+    """
+
+    name = "local"
+
+    def __init__(self, templates: Mapping[str, Mapping[str, str]]) -> None:
+        self.templates = templates
+
+    @abstractmethod
+    def deliver(self, phone: str, text: str) -> None:
+        """Send text to phone (E.164); raise SmsError on failure."""
+
+    def send_code(self, message: Message, *, now: datetime) -> None:
+        code = local_codes.new_code()
+        self.deliver(message.phone, texts.render(self.templates, message, code))
+        local_codes.store(message, code, now)
+
+    def check_code(self, message: Message, code: str, *, now: datetime) -> Verdict:
+        return local_codes.check(message, code, now)

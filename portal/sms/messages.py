@@ -1,0 +1,46 @@
+"""What a person reads when a text cannot be sent now: provider faults and our own limits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
+from portal.sms.base import Fault, SmsError, retry_after
+from portal.sms.delivery import Wait
+
+
+def seconds_until(when: datetime, now: datetime) -> int:
+    return max(1, int((when - now).total_seconds() + 0.999))
+
+
+def wait_message(wait: Wait, now: datetime) -> str:
+    seconds = seconds_until(wait.retry_at, now)
+    if wait.reason == "cooldown":
+        return ngettext("You can request a new code in %(num)d second.",
+                        "You can request a new code in %(num)d seconds.", seconds)
+    minutes = (seconds + 59) // 60
+    return ngettext("Too many codes were sent recently. You can request a new code in %(num)d minute.",
+                    "Too many codes were sent recently. You can request a new code in %(num)d minutes.", minutes)
+
+
+def fault_message(error: SmsError) -> str:
+    fault = error.fault
+    if fault is Fault.BUSY:
+        return _("The text message service is busy. Wait %(seconds)d seconds, then try again.",
+                 seconds=retry_after(error) or 30)
+    if fault is Fault.TOO_MANY_SENDS:
+        return _("Too many codes were sent to this number. Wait about 10 minutes before asking for another.")
+    if fault is Fault.TOO_MANY_CHECKS:
+        return _("That code was tried too many times and no longer works. Wait a minute, then send a new code.")
+    if fault is Fault.UNREACHABLE_NUMBER:
+        return _("We could not send a text message to this number. Check that it is a mobile number that can "
+                 "receive texts.")
+    if fault is Fault.OPTED_OUT:
+        return _("This number has turned off our text messages (someone replied STOP). Reply START to our "
+                 "last message, then try again.")
+    if fault is Fault.BLOCKED:
+        return _("Our text message provider is blocking messages to this number to prevent fraud. Contact "
+                 "support if this keeps happening.")
+    return _("We could not send a text message just now. Try again in a few minutes.")

@@ -1,0 +1,101 @@
+"""Start-up checks of the SMS settings: a bad value stops the portal with a message naming the key."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+import phonenumbers
+
+from portal.config import ConfigError
+
+PURPOSES = ("sign_in", "enroll", "generic")
+PLACEHOLDER = "{{code}}"
+DEFAULT_TEMPLATES: dict[str, dict[str, str]] = {
+    "sign_in": {"en": "Your 2FA Portal sign-in code is {{code}}. Never share it.",
+                "zh_Hans": "您的 2FA Portal 登录验证码是 {{code}}。请勿告诉任何人。"},
+    "enroll": {"en": "Your 2FA Portal code to confirm this phone is {{code}}. Never share it.",
+               "zh_Hans": "您的 2FA Portal 手机验证码是 {{code}}。请勿告诉任何人。"},
+    "generic": {"en": "Your 2FA Portal code is {{code}}. Never share it.",
+                "zh_Hans": "您的 2FA Portal 验证码是 {{code}}。请勿告诉任何人。"},
+}
+SID = {"TWILIO_ACCOUNT_SID": "AC", "TWILIO_API_KEY_SID": "SK", "TWILIO_VERIFY_SERVICE_SID": "VA",
+       "TWILIO_MESSAGING_SERVICE_SID": "MG"}
+E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+
+
+def parse_templates(raw: str | dict[str, Any] | None) -> dict[str, dict[str, str]]:
+    """SMS_TEMPLATES as {purpose: {language: text}}; every text holds {{code}} and generic.en exists."""
+    if raw is None or raw == "":
+        return DEFAULT_TEMPLATES
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else raw
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"SMS_TEMPLATES: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})")\
+            from None
+    if not isinstance(value, dict):
+        raise ConfigError("SMS_TEMPLATES: expected a JSON object such as {\"generic\": {\"en\": \"… {{code}}\"}}")
+    for purpose, texts in value.items():
+        if purpose not in PURPOSES:
+            raise ConfigError(f"SMS_TEMPLATES: unknown purpose {purpose!r}; expected {', '.join(PURPOSES)}")
+        if not isinstance(texts, dict) or not texts:
+            raise ConfigError(f"SMS_TEMPLATES[{purpose!r}]: expected an object of language → text")
+        for language, text in texts.items():
+            if not isinstance(text, str) or PLACEHOLDER not in text:
+                raise ConfigError(f"SMS_TEMPLATES[{purpose!r}][{language!r}]: the text must contain {PLACEHOLDER}")
+            if len(text) > 300:
+                raise ConfigError(f"SMS_TEMPLATES[{purpose!r}][{language!r}]: longer than 300 characters")
+    if "en" not in value.get("generic", {}):
+        raise ConfigError("SMS_TEMPLATES: needs generic.en, the text used when nothing else fits")
+    return value
+
+
+def _region(name: str, code: str) -> str:
+    code = code.strip().upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(f"{name}={code!r}: not a country code phonenumbers knows (e.g. CN, US, GB)")
+    return code
+
+
+def check_sms_settings(values: dict[str, Any]) -> None:
+    """Validate and normalise the SMS settings in place."""
+    provider = values["SMS_PROVIDER"]
+    values["SMS_TEMPLATES"] = parse_templates(values["SMS_TEMPLATES"])
+    values["SMS_DEFAULT_REGION"] = _region("SMS_DEFAULT_REGION", values["SMS_DEFAULT_REGION"])
+    values["SMS_ALLOWED_COUNTRIES"] = tuple(_region("SMS_ALLOWED_COUNTRIES", c)
+                                            for c in values["SMS_ALLOWED_COUNTRIES"])
+    base = values["TWILIO_BASE_URL"]
+    if base:
+        parts = urlsplit(base)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+            raise ConfigError(f"TWILIO_BASE_URL={base!r}: expected an origin such as https://proxy.example:8443")
+        if values["PORTAL_ENV"] == "production" and parts.scheme != "https":
+            raise ConfigError(f"TWILIO_BASE_URL={base!r}: production talks to Twilio over https only")
+    if provider == "console":
+        if values["PORTAL_ENV"] == "production":
+            raise ConfigError("SMS_PROVIDER='console': production sends real texts; choose twilio_verify or "
+                              "twilio_messaging")
+        return
+    for name, prefix in SID.items():
+        sid = values[name]
+        if sid and not re.fullmatch(prefix + "[0-9a-fA-F]{32}", sid):
+            raise ConfigError(f"{name}={sid!r}: expected {prefix} followed by 32 hexadecimal characters")
+    if not values["TWILIO_ACCOUNT_SID"]:
+        raise ConfigError(f"TWILIO_ACCOUNT_SID: required with SMS_PROVIDER={provider!r}")
+    if values["TWILIO_API_KEY_SID"]:
+        if not values["TWILIO_API_KEY_SECRET"]:
+            raise ConfigError("TWILIO_API_KEY_SECRET: required with TWILIO_API_KEY_SID")
+    elif not values["TWILIO_AUTH_TOKEN"]:
+        raise ConfigError(f"TWILIO_AUTH_TOKEN: required with SMS_PROVIDER={provider!r} (or set "
+                          "TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET)")
+    if provider == "twilio_verify" and not values["TWILIO_VERIFY_SERVICE_SID"]:
+        raise ConfigError("TWILIO_VERIFY_SERVICE_SID: required with SMS_PROVIDER='twilio_verify'")
+    if provider == "twilio_messaging":
+        sender = values["TWILIO_FROM_NUMBER"]
+        if sender and not E164.fullmatch(sender):
+            raise ConfigError(f"TWILIO_FROM_NUMBER={sender!r}: expected E.164 such as +15005550006")
+        if not sender and not values["TWILIO_MESSAGING_SERVICE_SID"]:
+            raise ConfigError("TWILIO_MESSAGING_SERVICE_SID: required with SMS_PROVIDER='twilio_messaging' "
+                              "(or set TWILIO_FROM_NUMBER)")
