@@ -5,15 +5,16 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_datetime, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
-from portal import audit
+from portal import audit, security_events
+from portal.account import activity
 from portal.auth import flow
 from portal.clock import now
 from portal.extensions import db
-from portal.models import User
+from portal.models import AuditEvent, User
 from portal.responses import locked_response, wait_response
 from portal.security import client_ip, safe_next
 from portal.twofactor import attempts, methods
@@ -97,9 +98,10 @@ def _second_step(method: Method | None, template: str) -> Page:
         left = remaining(user) if has_set(user) else None
         details = {"method": method.kind} if left is None else {"method": method.kind, "recovery_codes_left": left}
         event = "recovery.used" if method.kind == "recovery" else "signin.second_factor"
-        audit.record(event, actor=user, subject=user, ip=client_ip(), **details)
+        signed_in = audit.record(event, actor=user, subject=user, ip=client_ip(), **details)
         flow.complete(row)
         db.session.commit()
+        _notify_changes(user, signed_in)
         _after_sign_in(user, method, left)
         return redirect(next_url)
     dropped = flow.record_failed_code(row)
@@ -111,6 +113,17 @@ def _second_step(method: Method | None, template: str) -> Page:
     form.code.errors.append(verdict_message(verdict, method.kind))
     form.code.data = ""  # a refused code is no use in the box: the next attempt needs a new one
     return render_template(template, **page), 400
+
+
+def _notify_changes(user: User, signed_in: AuditEvent) -> None:
+    """Tell the user about changes to their sign-in methods since their previous sign-in."""
+    changes = security_events.since_previous_sign_in(user, signed_in)
+    if not changes:
+        return
+    listed = "; ".join(_("%(what)s (%(when)s UTC, %(ip)s)", what=str(activity.LABELS.get(e.event, e.event)),
+                         when=format_datetime(e.at), ip=e.ip or "?") for e in changes[-5:])
+    flash(_("Since your last sign-in: %(changes)s. If this was not you, change your password and check "
+            "your sign-in methods below.", changes=listed), "warning")
 
 
 def _after_sign_in(user: User, method: Method, left: int | None) -> None:

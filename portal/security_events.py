@@ -1,0 +1,47 @@
+"""Changes to how a user signs in: the audit row, the other sessions signed out, and the notice.
+
+SECURITY.md: every such change is audited in its transaction, revokes the user's other sessions on the
+server (a copied cookie stops working), and is brought to the user's attention. There is no email channel
+yet, so the notice is shown at the next sign-in ("Since your last sign-in: …") and in recent activity.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from portal import audit
+from portal.auth import flow
+from portal.extensions import db
+from portal.models import AuditEvent, User, UserSession
+
+# Events a user is told about at their next sign-in.
+NOTIFY = frozenset({
+    "totp.enrolled", "totp.replaced", "totp.removed", "sms.enrolled", "sms.changed", "sms.removed",
+    "recovery.generated", "recovery.deleted", "recovery.used", "admin.two_factor_disabled",
+})
+SIGN_INS = ("signin.second_factor", "recovery.used")
+
+
+def changed(event: str, *, user: User, ip: str | None, keep: UserSession | None, **details: Any) -> None:
+    """Record a sign-in change and sign out every other session of the user, in the caller's transaction.
+
+    keep is the session that made the change (it stays signed in); None signs out every session.
+    """
+    audit.record(event, actor=user, subject=user, ip=ip, **details)
+    flow.revoke_sessions(user, keep=keep)
+
+
+def since_previous_sign_in(user: User, current: AuditEvent) -> list[AuditEvent]:
+    """Changes recorded between the previous sign-in with a second factor and `current` (this one)."""
+    previous = db.session.scalar(
+        select(AuditEvent.id).where(AuditEvent.subject_id == user.id, AuditEvent.event.in_(SIGN_INS),
+                                    AuditEvent.id < current.id)
+        .order_by(AuditEvent.id.desc()).limit(1)
+    )
+    query = select(AuditEvent).where(AuditEvent.subject_id == user.id, AuditEvent.event.in_(NOTIFY),
+                                     AuditEvent.id < current.id)
+    if previous is not None:
+        query = query.where(AuditEvent.id > previous)
+    return list(db.session.scalars(query.order_by(AuditEvent.id)))
