@@ -133,6 +133,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SMS_PROVIDER", "console", _parse_str,
             "Who sends SMS codes: twilio_verify, twilio_messaging, or console (development only: the server "
             "log and /dev/sms).", choices=("console", "twilio_verify", "twilio_messaging")),
+    Setting("SMS_CONSOLE_OUTBOX", "", _parse_str,
+            "File where the console provider keeps its texts for /dev/sms. Default: instance/sms-outbox.jsonl."),
     Setting("TWILIO_ACCOUNT_SID", "", _parse_str, "Twilio account SID (AC…)."),
     Setting("TWILIO_AUTH_TOKEN", "", _parse_str, "Twilio auth token (or use an API key pair).", secret=True),
     Setting("TWILIO_API_KEY_SID", "", _parse_str, "Twilio API key SID (SK…); used instead of the auth token."),

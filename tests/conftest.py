@@ -21,6 +21,8 @@ from portal.models import User
 from tests import netguard
 from tests.support import GOOD_PASSWORD, FakeClock, FixedCodeMethod
 
+pytest_plugins = ["tests.twilio_double.fixtures"]
+
 netguard.install()  # Security: an autouse guard for the whole run, before any fixture opens a socket
 
 IN_CI = os.environ.get("CI", "").lower() == "true"

@@ -23,7 +23,7 @@ class ConsoleProvider(LocalCodeProvider):
 
     def __init__(self, cfg: Mapping[str, Any], instance_path: Path) -> None:
         super().__init__(cfg["SMS_TEMPLATES"])
-        self.outbox = instance_path / OUTBOX_FILE
+        self.outbox = Path(cfg["SMS_CONSOLE_OUTBOX"]) if cfg["SMS_CONSOLE_OUTBOX"] else instance_path / OUTBOX_FILE
         self._lock = threading.Lock()
 
     def deliver(self, phone: str, text: str) -> None:
