@@ -50,27 +50,48 @@ def create_admin(email: str, password: str | None) -> None:
 @portal_cli.command("prune")
 @click.option("--throttle-days", default=1, show_default=True, help="Forget password throttles this old.")
 def prune(throttle_days: int) -> None:
-    """Delete expired sessions and old password throttles."""
+    """Delete expired sessions, expired authenticator setups and old password throttles."""
+    from portal.twofactor import totp_enrollment
+
     at = now()
     sessions = db.session.execute(delete(UserSession).where(UserSession.expires_at < at)).rowcount
+    setups = totp_enrollment.prune_expired(at)
     throttles = throttle.prune(at - timedelta(days=throttle_days))
     db.session.commit()
-    click.echo(f"Deleted {sessions} expired sessions and {throttles} old throttles.")
-
-
+    click.echo(f"Deleted {sessions} expired sessions, {setups} expired authenticator setups "
+               f"and {throttles} old throttles.")
 
 
 @portal_cli.command("rotate-keys")
 def rotate_keys() -> None:
-    """Re-encrypt every TOTP secret under the first key of TOTP_ENCRYPTION_KEYS."""
+    """Re-encrypt every TOTP secret under the first key of TOTP_ENCRYPTION_KEYS.
+
+    All or nothing: if any secret cannot be opened with a configured key, nothing is changed, so no
+    older key is removed while a secret still needs it.
+    """
+    from cryptography.fernet import InvalidToken
+
     from portal.crypto import secret_box
     from portal.models import TotpFactor
 
     box = secret_box()
     count = 0
-    for factor in db.session.scalars(select(TotpFactor)):
-        factor.secret_encrypted = box.rotate(factor.secret_encrypted)
+    unreadable: list[int] = []
+    for factor in db.session.scalars(select(TotpFactor).order_by(TotpFactor.id)):
+        try:
+            factor.secret_encrypted = box.rotate(factor.secret_encrypted)
+        except InvalidToken:
+            unreadable.append(factor.id)
+            continue
         count += 1
+    if unreadable:
+        db.session.rollback()
+        rows = ", ".join(str(row_id) for row_id in unreadable)
+        raise click.ClickException(
+            f"No key in TOTP_ENCRYPTION_KEYS opens the authenticator secret of totp_factors row(s) {rows}. "
+            "Nothing was re-encrypted. Add the key those secrets were encrypted with (after the new first "
+            "key) and run rotate-keys again."
+        )
     db.session.commit()
     click.echo(f"Re-encrypted {count} authenticator secrets with the first key; older keys can now be removed.")
 

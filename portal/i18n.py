@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, Flask, abort, current_app, has_request_context, redirect, request
-from flask_babel import get_locale
+from flask_babel import get_locale, get_translations
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -64,10 +66,20 @@ def choose() -> Response:
 def init_app(app: Flask) -> None:
     from portal.phone import mask
 
-    app.jinja_env.globals.update(html_lang=html_lang, language_names=LANGUAGE_NAMES)
+    app.jinja_env.globals.update(html_lang=html_lang, language_names=LANGUAGE_NAMES, plural_forms=plural_forms)
     app.jinja_env.filters["mask_phone"] = mask
 
 
 def current_language() -> str:
     """The page's language as a LANGUAGES entry ("en", "zh_Hans"): also the language of texts we send."""
     return select_locale()
+
+
+def plural_forms(singular: str, plural: str) -> str:
+    """The translated singular (n=1) and plural (n=2) of a message, unformatted, as JSON for a script.
+
+    A script fills in %(num)d itself; the page's own text uses ngettext with the same msgids.
+    """
+    translations = get_translations()
+    return json.dumps({"one": translations.ngettext(singular, plural, 1),
+                       "other": translations.ngettext(singular, plural, 2)}, ensure_ascii=False)

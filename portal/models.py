@@ -87,6 +87,8 @@ class TotpFactor(db.Model):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # last accepted 30 s step
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # A future step whose code was refused as clock skew ("about 90 seconds ahead"): refused when it comes.
+    burned_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class AuditEvent(db.Model):

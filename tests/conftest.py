@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +30,7 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TEST_SECRET = "test-" + secrets.token_urlsafe(40)
 TEST_TOTP_KEY = fernet_key()
+CONSOLE_OUTBOX = Path(tempfile.gettempdir()) / f"portal-test-sms-{os.getpid()}-{secrets.token_hex(4)}.jsonl"
 CHEAP_ARGON2 = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 64, "ARGON2_PARALLELISM": 1}
 
 
@@ -102,6 +104,8 @@ def app_settings(url: str, **extra: Any) -> dict[str, Any]:
     return {"PORTAL_ENV": "testing", "SECRET_KEY": TEST_SECRET, "DATABASE_URL": url,
             "RATELIMIT_STORAGE_URI": "memory://", "RATELIMIT_LOGIN": "1000 per minute",
             "RATELIMIT_REGISTER": "1000 per minute", "TOTP_ENCRYPTION_KEYS": (TEST_TOTP_KEY,),
+            # The console SMS provider (the default) writes its texts here, never into the repo's instance/.
+            "SMS_CONSOLE_OUTBOX": str(CONSOLE_OUTBOX),
             **CHEAP_ARGON2, **extra}
 
 

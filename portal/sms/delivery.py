@@ -84,7 +84,7 @@ def send(factor: SmsFactor, purpose: Purpose, *, language: str, now: datetime) -
         .execution_options(synchronize_session=False)
     ).rowcount
     if claimed != 1:
-        db.session.rollback()
+        # Nothing was claimed; what the caller has pending (a new number) is theirs to commit or drop.
         db.session.refresh(factor)
         return Wait("cooldown", cooldown_until(factor, now) or now + timedelta(seconds=1))
     sent = SmsSend(user_id=factor.user_id, phone_key=phone_key(factor.phone), purpose=str(purpose), sent_at=now)

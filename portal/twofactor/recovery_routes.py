@@ -7,29 +7,57 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from portal import audit
+from portal import security_events
+from portal.auth import flow
 from portal.auth.forms import PostForm
 from portal.auth.fresh import fresh_auth_required
 from portal.clock import now
-from portal.extensions import db
+from portal.extensions import db, limiter
 from portal.models import User
 from portal.security import client_ip
 from portal.twofactor import methods
-from portal.twofactor.methods.recovery import generate_set, remaining, set_created_at, shown
+from portal.twofactor.methods.recovery import (
+    generate_set,
+    remaining,
+    replace_set,
+    set_created_at,
+    set_token,
+    shown,
+)
 
 bp = Blueprint("recovery_codes", __name__, url_prefix="/account/2fa/recovery-codes")
 
+# Each new set is 10 Argon2id hashes (64 MiB each at the production settings): few per IP and hour.
+REGENERATE_LIMIT = "5 per hour"
 
-def show_new_set(user: User, *, first: bool) -> str:
-    """Make a new set and render it: the only response that ever holds these codes in clear.
+
+def _first_notice(user: User) -> str | None:
+    """What the first set comes with: the factor just set up (the only one the user has)."""
+    kinds = {m.kind for m in methods.primary(user)}
+    if "totp" in kinds and "sms" not in kinds:
+        return _("Your authenticator app is set up.")
+    if "sms" in kinds and "totp" not in kinds:
+        return _("Your phone is confirmed. You can now sign in with a code sent to it.")
+    return None
+
+
+def _show(codes: list[str], user: User, *, first: bool) -> str:
+    """Record the new set and render it: the only response that ever holds these codes in clear.
 
     The caller commits. The page is sent with Cache-Control: no-store (every page is), and it is the
     answer to a POST, so Back cannot bring the codes back from a cache or a GET.
     """
-    codes = [shown(code) for code in generate_set(user, now())]
-    audit.record("recovery.generated", actor=user, subject=user, ip=client_ip(), count=len(codes))
-    return render_template("twofactor/recovery_codes_show.html", codes=codes, first=first, form=PostForm(),
+    # Security: a sensitive change: audited in this transaction, every other session signed out.
+    security_events.changed("recovery.generated", user=user, ip=client_ip(), keep=flow.current_row(),
+                            count=len(codes))
+    return render_template("twofactor/recovery_codes_show.html", codes=[shown(code) for code in codes],
+                           first=_first_notice(user) if first else None, form=PostForm(),
                            filename="recovery-codes.txt")
+
+
+def show_new_set(user: User, *, first: bool) -> str:
+    """Make a new set (the first one, at enrollment) and render it. The caller commits."""
+    return _show(generate_set(user, now()), user, first=first)
 
 
 @bp.route("", methods=["GET"])
@@ -38,16 +66,24 @@ def overview() -> str:
     """Read only: a GET never changes anything."""
     return render_template("twofactor/recovery_codes.html", left=remaining(current_user),
                            created=set_created_at(current_user), on=bool(methods.primary(current_user)),
-                           form=PostForm())
+                           replaces=set_token(current_user), form=PostForm())
 
 
 @bp.route("", methods=["POST"])
+@limiter.limit(REGENERATE_LIMIT, methods=["POST"])
 @fresh_auth_required
 def regenerate() -> Response | str:
     if not methods.primary(current_user):
         flash(_("Recovery codes come with two-step verification. Set up an authenticator app first."), "warning")
         return redirect(url_for("recovery_codes.overview"))
-    page = show_new_set(current_user, first=False)
+    codes = replace_set(current_user, now(), request.form.get("replaces", ""))
+    if codes is None:
+        # Security: a refresh or a second click must not kill the codes the first answer showed.
+        db.session.rollback()
+        flash(_("New codes were already generated and shown once, so no other set was made. If you did not "
+                "save them, generate new codes again."), "warning")
+        return redirect(url_for("recovery_codes.overview"))
+    page = _show(codes, current_user, first=False)
     db.session.commit()
     return page
 

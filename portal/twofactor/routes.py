@@ -7,6 +7,7 @@ import logging
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_datetime, ngettext
 from flask_babel import gettext as _
+from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
 from portal import audit, security_events
@@ -17,6 +18,8 @@ from portal.extensions import db
 from portal.models import AuditEvent, User
 from portal.responses import locked_response, wait_response
 from portal.security import client_ip, safe_next
+from portal.sms.base import SmsError, http_status, retry_after
+from portal.sms.messages import fault_message
 from portal.twofactor import attempts, methods
 from portal.twofactor.forms import CodeForm
 from portal.twofactor.messages import verdict_message
@@ -91,7 +94,14 @@ def _second_step(method: Method | None, template: str) -> Page:
         return locked_response(template, **page)
     if refusal is not None:
         return wait_response(template, refusal.retry_at or at, **page)
-    verdict = method.verify(user, code, now=at)
+    try:
+        verdict = method.verify(user, code, now=at)
+    except SmsError as error:
+        # The provider could not check the code: say so; the pending sign-in stays for another method.
+        db.session.rollback()
+        wait = retry_after(error)
+        html = render_template(template, error=fault_message(error), **page)
+        return (html, http_status(error), {"Retry-After": str(wait)}) if wait else (html, http_status(error))
     if verdict.ok:
         # Consuming the code, the audit row and the new session commit together or not at all.
         attempts.reset(user)
@@ -122,16 +132,45 @@ def _notify_changes(user: User, signed_in: AuditEvent) -> None:
         return
     listed = "; ".join(_("%(what)s (%(when)s UTC, %(ip)s)", what=str(activity.LABELS.get(e.event, e.event)),
                          when=format_datetime(e.at), ip=e.ip or "?") for e in changes[-5:])
-    flash(_("Since your last sign-in: %(changes)s. If this was not you, change your password and check "
-            "your sign-in methods below.", changes=listed), "warning")
+    flash(_("Since your last sign-in: %(changes)s. If this was not you, check your sign-in methods below "
+            "and contact support.", changes=listed), "warning")
+
+
+def _link(url: str, label: str) -> Markup:
+    return Markup('<a href="{url}">{label}</a>').format(url=url, label=label)
+
+
+def _linked(sentence: str, **links: Markup) -> Markup:
+    """A translated sentence with %(name)s placeholders: the sentence is escaped, the links are not."""
+    return escape(sentence) % links
+
+
+def _lost_phone_hint(user: User) -> Markup:
+    """Where to put a lost phone right: the authenticator app's and the phone number's settings."""
+    kinds = {m.kind for m in methods.primary(user)}
+    totp = _link(url_for("totp.setup"), _("set up your authenticator app again"))
+    sms = _link(url_for("sms.setup"), _("change the phone number for text messages"))
+    if "totp" in kinds and "sms" in kinds:
+        return _linked(_("If you lost your phone, %(totp)s and %(sms)s."), totp=totp, sms=sms)
+    if "sms" in kinds:
+        return _linked(_("If you lost your phone, %(link)s."), link=sms)
+    return _linked(_("If you lost your phone, %(link)s."), link=totp)
+
+
+def low_codes_warning(left: int) -> Markup:
+    """The warning for LOW_WATER codes or fewer, with a link to the recovery codes page."""
+    text = _("No recovery codes are left.") if left == 0 else ngettext(
+        "Only %(num)d recovery code is left.", "Only %(num)d recovery codes are left.", left)
+    return escape(text) + " " + _link(url_for("recovery_codes.overview"), _("Generate new codes"))
 
 
 def _after_sign_in(user: User, method: Method, left: int | None) -> None:
-    """Tell the user what a recovery sign-in means, and warn when few codes are left."""
+    """Tell the user what a recovery sign-in means, and warn at every sign-in when few codes are left."""
     if method.kind == "recovery":
-        flash(ngettext("You signed in with a recovery code. %(num)d code is left.",
-                       "You signed in with a recovery code. %(num)d codes are left.", left or 0)
-              + " " + _("If you lost your phone, set up your authenticator app again below."), "warning")
-    if left is not None and left <= LOW_WATER:
-        flash(_("Only %(count)d recovery codes are left. Generate new ones under “Recovery codes”.",
-                count=left), "warning")
+        flash(escape(ngettext("You signed in with a recovery code. %(num)d code is left.",
+                              "You signed in with a recovery code. %(num)d codes are left.", left or 0))
+              + " " + _lost_phone_hint(user), "warning")
+    if methods.primary(user):  # two-step verification is on: the codes are the way back in
+        count = remaining(user)
+        if count <= LOW_WATER:
+            flash(low_codes_warning(count), "warning")

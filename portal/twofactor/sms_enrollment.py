@@ -6,9 +6,9 @@ from datetime import datetime
 
 from sqlalchemy import delete, select
 
-from portal import audit
+from portal import security_events
 from portal.extensions import db
-from portal.models import SmsFactor, User
+from portal.models import SmsFactor, User, UserSession
 from portal.phone import mask
 from portal.sms import provider
 from portal.sms.base import Message, Purpose
@@ -38,8 +38,11 @@ def start(user: User, phone: str, at: datetime) -> SmsFactor:
     return factor
 
 
-def confirm(user: User, code: str, at: datetime, *, ip: str) -> Verdict:
-    """Activate the pending number if code is the one texted to it; the old number goes only now."""
+def confirm(user: User, code: str, at: datetime, *, ip: str, keep: UserSession | None = None) -> Verdict:
+    """Activate the pending number if code is the one texted to it; the old number goes only now.
+
+    Every session of the user but keep is signed out (None signs out all of them).
+    """
     factor = pending_phone(user)
     if factor is None:
         return Verdict(ok=False, reason=Reason.EXPIRED)
@@ -53,8 +56,8 @@ def confirm(user: User, code: str, at: datetime, *, ip: str) -> Verdict:
         db.session.flush()  # the partial unique index allows one confirmed phone at a time
     factor.confirmed_at = at
     factor.last_sent_at = None  # the enrollment code is spent; the resend cooldown stays
-    audit.record("sms.changed" if old is not None else "sms.enrolled", actor=user, subject=user, ip=ip,
-                 phone=mask(factor.phone))
+    security_events.changed("sms.changed" if old is not None else "sms.enrolled", user=user, ip=ip, keep=keep,
+                            phone=mask(factor.phone))
     return OK
 
 
@@ -62,11 +65,15 @@ def cancel_pending(user: User) -> None:
     db.session.execute(delete(SmsFactor).where(SmsFactor.user_id == user.id, SmsFactor.confirmed_at.is_(None)))
 
 
-def remove(user: User, *, ip: str) -> None:
-    """Delete the phone (and a pending one); with no second factor left, the recovery codes too."""
+def remove(user: User, *, ip: str, keep: UserSession | None = None) -> None:
+    """Delete the phone (and a pending one); with no second factor left, the recovery codes too.
+
+    Every session of the user but keep is signed out.
+    """
     factor = confirmed_phone(user)
     db.session.execute(delete(SmsFactor).where(SmsFactor.user_id == user.id))
-    audit.record("sms.removed", actor=user, subject=user, ip=ip, phone=mask(factor.phone) if factor else None)
+    security_events.changed("sms.removed", user=user, ip=ip, keep=keep,
+                            phone=mask(factor.phone) if factor else None)
     if not methods.primary(user):
         recovery.delete_set(user)
-        audit.record("recovery.deleted", actor=user, subject=user, ip=ip)
+        security_events.changed("recovery.deleted", user=user, ip=ip, keep=keep)

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from portal.auth import flow
 from portal.auth.fresh import fresh_auth_required
 from portal.clock import now
 from portal.extensions import db, limiter
@@ -102,8 +103,9 @@ def add() -> Page:
         db.session.commit()
         return _refused(error, _phone_page(form, error=fault_message(error)))
     if wait is not None:
+        db.session.commit()  # the number stays pending, so the page's "Send code" texts the number it names
         seconds = seconds_until(wait.retry_at, at)
-        return _confirm_page(CodeForm(), 429, wait_message(wait, at), {"Retry-After": str(seconds)})
+        return _confirm_page(CodeForm(formdata=None), 429, wait_message(wait, at), {"Retry-After": str(seconds)})
     flash(_("We sent a code to %(phone)s.", phone=mask(parsed)), "info")
     return redirect(url_for("sms.confirm_form"))
 
@@ -138,7 +140,7 @@ def confirm() -> Page:
                              **countdown(sms_enrollment.pending_phone(current_user), at))  # type: ignore[arg-type]
     replacing = confirmed_phone(current_user) is not None
     try:
-        verdict = sms_enrollment.confirm(current_user, code, at, ip=client_ip())
+        verdict = sms_enrollment.confirm(current_user, code, at, ip=client_ip(), keep=flow.current_row())
     except SmsError as error:
         db.session.rollback()
         return _refused(error, _confirm_page(form, error=fault_message(error)))
@@ -192,7 +194,7 @@ def cancel() -> Response:
 def remove() -> Page:
     if confirmed_phone(current_user) is None:
         return redirect(url_for("sms.setup"))
-    sms_enrollment.remove(current_user, ip=client_ip())
+    sms_enrollment.remove(current_user, ip=client_ip(), keep=flow.current_row())
     db.session.commit()
     flash(_("Your phone was removed. Sign-in codes are no longer sent to it."), "warning")
     return redirect(url_for("account.overview"))

@@ -1,45 +1,100 @@
-"""Authenticator enrollment: pending setup, confirmation, replacement, removal (each with its audit row)."""
+"""Authenticator enrollment: pending setup, confirmation, replacement, removal (each with its audit row).
+
+Security: a confirmed authenticator is only ever swapped through replace (routes check a current code or a
+recovery code first). open_setup never makes a new secret while one is confirmed, so a stolen session with
+the password cannot put its own authenticator in place.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 
-from portal import audit
+from portal import security_events
 from portal.clock import as_utc
 from portal.crypto import secret_box
 from portal.extensions import db
-from portal.models import TotpFactor, User
+from portal.models import TotpFactor, User, UserSession
 from portal.twofactor import methods
 from portal.twofactor.methods import recovery
 from portal.twofactor.methods.base import OK, Reason, Verdict
-from portal.twofactor.methods.totp import check_code, confirmed_factor, new_secret
+from portal.twofactor.methods.totp import burn_future_step, check_code, confirmed_factor, new_secret
+
+
+def _pending_row(user: User) -> TotpFactor | None:
+    """The unconfirmed setup, expired or not."""
+    return db.session.scalar(
+        select(TotpFactor).where(TotpFactor.user_id == user.id, TotpFactor.confirmed_at.is_(None))
+    )
+
+
+def _expired(factor: TotpFactor, at: datetime) -> bool:
+    return at - as_utc(factor.created_at) >= timedelta(seconds=current_app.config["TOTP_ENROLL_TTL"])
+
+
+def live_pending(user: User, at: datetime) -> tuple[TotpFactor | None, bool]:
+    """(the unconfirmed setup if it has not expired, whether an expired one was deleted just now)."""
+    factor = _pending_row(user)
+    if factor is None:
+        return None, False
+    if _expired(factor, at):
+        # A Core DELETE by id: a parallel request may delete the same row first, and that is fine.
+        db.session.execute(delete(TotpFactor).where(TotpFactor.id == factor.id))
+        return None, True
+    return factor, False
 
 
 def pending_factor(user: User, at: datetime) -> TotpFactor | None:
     """The unconfirmed setup, if it has not expired (an expired one is deleted)."""
-    factor = db.session.scalar(
-        select(TotpFactor).where(TotpFactor.user_id == user.id, TotpFactor.confirmed_at.is_(None))
-    )
-    if factor is None:
-        return None
-    if at - as_utc(factor.created_at) >= timedelta(seconds=current_app.config["TOTP_ENROLL_TTL"]):
-        db.session.delete(factor)
+    return live_pending(user, at)[0]
+
+
+def _insert_pending(user: User, at: datetime) -> TotpFactor | None:
+    """Add a pending setup with a fresh secret; if a parallel request added one first, return that one.
+
+    Security: the partial unique index uq_totp_factors_pending lets exactly one INSERT win. The loser's
+    transaction is rolled back (the caller must have committed its own work before), and it reads the
+    winner's row, so every tab shows the same secret and none answers 500. None if that row is gone again.
+    """
+    factor = TotpFactor(user_id=user.id, secret_encrypted=secret_box().seal(new_secret()), created_at=at)
+    db.session.add(factor)
+    try:
         db.session.flush()
-        return None
+    except IntegrityError:
+        db.session.rollback()
+        return _pending_row(user)
     return factor
 
 
+def open_setup(user: User, at: datetime) -> tuple[TotpFactor | None, bool]:
+    """The pending setup to show, made now for a first authenticator; (None, …) while one is confirmed
+    and no replacement was started. The flag says an expired setup was deleted (the phone's entry is stale).
+
+    Commit before calling: a parallel request may win the INSERT, and then this transaction is rolled back.
+    """
+    factor, expired = live_pending(user, at)
+    if factor is not None or confirmed_factor(user) is not None:
+        return factor, expired
+    return _insert_pending(user, at), expired
+
+
 def start(user: User, at: datetime) -> TotpFactor:
-    """A new pending setup with a fresh secret, replacing any earlier pending one. The active one stays."""
+    """A new pending setup with a fresh secret, replacing any earlier pending one. The active one stays.
+
+    Routes call this only to renew an existing setup or after a current code (replace). Commit before
+    calling (see _insert_pending).
+    """
     db.session.execute(
         delete(TotpFactor).where(TotpFactor.user_id == user.id, TotpFactor.confirmed_at.is_(None))
     )
-    factor = TotpFactor(user_id=user.id, secret_encrypted=secret_box().seal(new_secret()), created_at=at)
-    db.session.add(factor)
-    db.session.flush()
+    factor = _insert_pending(user, at)
+    if factor is None:  # a parallel request made one and a third removed it: try once more
+        factor = _insert_pending(user, at)
+    if factor is None:
+        raise RuntimeError("could not start an authenticator setup")
     return factor
 
 
@@ -47,34 +102,61 @@ def pending_secret(factor: TotpFactor) -> str:
     return secret_box().open(factor.secret_encrypted)
 
 
-def confirm(user: User, code: str, at: datetime, *, ip: str) -> Verdict:
-    """Activate the pending setup if code matches it; the old authenticator (if any) goes only now."""
+def confirm(user: User, code: str, at: datetime, *, ip: str, keep: UserSession | None = None) -> Verdict:
+    """Activate the pending setup if code matches it; the old authenticator (if any) goes only now.
+
+    EXPIRED means there is no live pending setup, or another request confirmed it first (a double submit):
+    then nothing was written and the caller rolls back. keep is the session making the change: every other
+    session of the user is signed out (None signs out all of them).
+    """
     factor = pending_factor(user, at)
     if factor is None:
         return Verdict(ok=False, reason=Reason.EXPIRED)
     step, verdict = check_code(pending_secret(factor), code, at, current_app.config["TOTP_DRIFT_STEPS"])
     if step is None:
+        burn_future_step(factor, verdict, at)
         return verdict
+    if step == factor.burned_step:
+        return Verdict(ok=False, reason=Reason.REPLAYED)
     old = confirmed_factor(user)
     if old is not None:
-        db.session.delete(old)
-        db.session.flush()  # the partial unique index allows one confirmed factor at a time
-    factor.confirmed_at = at
-    factor.last_step = step  # the confirming code cannot be replayed to sign in
-    audit.record("totp.replaced" if old is not None else "totp.enrolled", actor=user, subject=user, ip=ip)
+        # The partial unique index allows one confirmed factor at a time: the old one goes first.
+        db.session.execute(delete(TotpFactor).where(TotpFactor.id == old.id))
+    # Security: a conditional UPDATE, so of two racing confirmations exactly one changes the row (and
+    # writes the audit row); last_step = step, so the confirming code cannot be replayed to sign in.
+    result = db.session.execute(
+        update(TotpFactor).where(TotpFactor.id == factor.id, TotpFactor.confirmed_at.is_(None))
+        .values(confirmed_at=at, last_step=step)
+    )
+    if result.rowcount != 1:
+        return Verdict(ok=False, reason=Reason.EXPIRED)
+    security_events.changed("totp.replaced" if old is not None else "totp.enrolled", user=user, ip=ip, keep=keep)
     return OK
 
 
-def remove(user: User, *, ip: str) -> None:
-    """Delete the authenticator and any pending setup; with no second factor left, the recovery codes too."""
+def remove(user: User, *, ip: str, keep: UserSession | None = None) -> None:
+    """Delete the authenticator and any pending setup; with no second factor left, the recovery codes too.
+
+    Every session of the user but keep is signed out.
+    """
     db.session.execute(delete(TotpFactor).where(TotpFactor.user_id == user.id))
-    audit.record("totp.removed", actor=user, subject=user, ip=ip)
+    security_events.changed("totp.removed", user=user, ip=ip, keep=keep)
     if not methods.primary(user):
         recovery.delete_set(user)
-        audit.record("recovery.deleted", actor=user, subject=user, ip=ip)
+        security_events.changed("recovery.deleted", user=user, ip=ip, keep=keep)
 
 
 def cancel_pending(user: User) -> None:
     db.session.execute(
         delete(TotpFactor).where(TotpFactor.user_id == user.id, TotpFactor.confirmed_at.is_(None))
     )
+
+
+def prune_expired(at: datetime) -> int:
+    """Delete every pending setup older than TOTP_ENROLL_TTL; return how many."""
+    cutoff = at - timedelta(seconds=current_app.config["TOTP_ENROLL_TTL"])
+    result = db.session.execute(
+        delete(TotpFactor).where(TotpFactor.confirmed_at.is_(None), TotpFactor.created_at <= cutoff)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0

@@ -6,14 +6,16 @@
     var left = parseInt(box.getAttribute("data-seconds"), 10) || 0;
     var label = box.querySelector(".countdown-label");
     var button = box.querySelector("[data-countdown-button]");
-    var waiting = box.getAttribute("data-waiting") || "{seconds}";
+    // {"one": "… %(num)d second.", "other": "… %(num)d seconds."}: the server's own translated words.
+    var waiting = JSON.parse(box.getAttribute("data-waiting") || "{}");
     var ready = box.getAttribute("data-ready") || "";
     var end = Date.now() + left * 1000;
     var timer = null;
     function tick() {
       left = Math.max(0, Math.ceil((end - Date.now()) / 1000));
       if (left > 0) {
-        label.textContent = waiting.replace("{seconds}", String(left));
+        var form = (left === 1 ? waiting.one : waiting.other) || waiting.other || "%(num)d";
+        label.textContent = form.replace("%(num)d", String(left));
         button.disabled = true;
       } else {
         label.textContent = ready;

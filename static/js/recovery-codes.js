@@ -1,12 +1,50 @@
-// Download, print and copy the recovery codes shown on this page. Nothing leaves the browser.
+// Recovery codes: download, print and copy the codes shown on the page (nothing leaves the browser),
+// and send "Generate new codes" once however often it is clicked. Progressive enhancement: the server
+// refuses a second set from the same form anyway.
 (function () {
   "use strict";
+
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-submit-once]"), function (form) {
+    form.addEventListener("submit", function (event) {
+      if (form.getAttribute("data-sent") === "yes") { event.preventDefault(); return; }
+      form.setAttribute("data-sent", "yes");
+      Array.prototype.forEach.call(form.querySelectorAll("button[type=submit]"), function (button) {
+        button.setAttribute("aria-disabled", "true");
+      });
+    });
+    window.addEventListener("pageshow", function () {  // back from the cache: the form may be sent again
+      form.removeAttribute("data-sent");
+      Array.prototype.forEach.call(form.querySelectorAll("button[type=submit]"), function (button) {
+        button.removeAttribute("aria-disabled");
+      });
+    });
+  });
+
   var list = document.getElementById("recovery-codes");
   var actions = document.querySelector(".code-actions");
   if (!list || !actions) { return; }
+  var status = document.getElementById("copy-status");
+
   function codes() {
     return Array.prototype.map.call(list.querySelectorAll("code"), function (c) { return c.textContent.trim(); });
   }
+
+  function tell(text) {
+    if (status) { status.textContent = text; }
+  }
+
+  // Without navigator.clipboard (plain HTTP, older browsers): select the codes so Ctrl+C copies them.
+  function selectCodes(button) {
+    var range = document.createRange();
+    range.selectNodeContents(list);
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    var copied = false;
+    try { copied = document.execCommand("copy"); } catch (ignored) { copied = false; }
+    tell(copied ? button.getAttribute("data-done") : button.getAttribute("data-selected"));
+  }
+
   actions.hidden = false;
   actions.addEventListener("click", function (event) {
     var button = event.target.closest("button[data-action]");
@@ -24,10 +62,15 @@
       setTimeout(function () { URL.revokeObjectURL(link.href); link.remove(); }, 0);
       return;
     }
-    if (action === "copy" && navigator.clipboard) {
-      navigator.clipboard.writeText(codes().join("\n")).then(function () {
-        button.textContent = button.getAttribute("data-done") || button.textContent;
-      });
+    if (action === "copy") {
+      tell("");
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(codes().join("\n")).then(function () {
+          tell(button.getAttribute("data-done"));
+        }, function () { selectCodes(button); });
+      } else {
+        selectCodes(button);
+      }
     }
   });
 })();

@@ -30,12 +30,19 @@ def live_clock() -> Callable[[], datetime] | None:
 
 
 @pytest.fixture
-def live_server(database: Database, live_clock: Callable[[], datetime] | None) -> Iterator[str]:
+def live_settings() -> dict[str, Any]:
+    """Extra settings for the live server (e.g. the SMS provider); a test module can override it."""
+    return {}
+
+
+@pytest.fixture
+def live_server(database: Database, live_clock: Callable[[], datetime] | None,
+                live_settings: dict[str, Any]) -> Iterator[str]:
     """The portal on a free loopback port (real clock unless live_clock says otherwise); tables emptied after."""
     import portal
     from portal.extensions import limiter
 
-    app = portal.create_app(app_settings(database.url))
+    app = portal.create_app(app_settings(database.url, **live_settings))
     if live_clock is not None:
         app.extensions["portal.clock"] = live_clock
     with app.app_context():

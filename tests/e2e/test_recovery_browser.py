@@ -46,7 +46,10 @@ expect.set_options(timeout=10_000)
 
 EMAIL = "recovery-e2e@example.com"
 RECOVERED_FLASH = "You signed in with a recovery code. 9 codes are left."
-RECOVERED_HINT = "If you lost your phone, set up your authenticator app again below."
+RECOVERED_HINT = "If you lost your phone, set up your authenticator app again."
+RELINK = "set up your authenticator app again"  # the link in RECOVERED_HINT, to /account/2fa/totp
+COPIED = "Copied"
+SELECTED = "The codes are selected: press Ctrl+C (⌘C on a Mac) to copy them."
 REPLAYED_START = "That code was already used."
 NOT_CORRECT = "That code is not correct. Check that you are reading the code for this site and try again."
 FILE_HEADING = f"Recovery codes for {EMAIL} (2FA Portal)"
@@ -183,6 +186,7 @@ def test_lose_the_phone_and_sign_in_with_a_recovery_code(
     expect(flash).to_have_count(1)
     expect(flash).to_contain_text(RECOVERED_FLASH)
     expect(flash).to_contain_text(RECOVERED_HINT)
+    expect(flash.get_by_role("link", name=RELINK, exact=True)).to_have_attribute("href", "/account/2fa/totp")
     expect(recovery_card(page)).to_contain_text("9 recovery codes left.")
     expect(activity(page).locator("li").first).to_contain_text("Recovery code used")
     screenshot("04-signed-in-with-code")
@@ -246,10 +250,107 @@ def test_lose_the_phone_and_sign_in_with_a_recovery_code(
     expect(field_errors(page)).to_have_text(NOT_CORRECT)
     enter_code(page, " ".join(new_codes[0].split("-")), "Sign in")  # spaces instead of hyphens
     expect_signed_in(page, base)
-    expect(page.get_by_role("status")).to_contain_text(RECOVERED_FLASH)
+    # The new set is a change to how the account signs in: the first sign-in after it reports it.
+    notices = page.get_by_role("status")
+    expect(notices).to_have_count(2)
+    expect(notices.nth(0)).to_contain_text("Since your last sign-in: New recovery codes generated")
+    expect(notices.nth(1)).to_contain_text(RECOVERED_FLASH)
     expect(recovery_card(page)).to_contain_text("9 recovery codes left.")
 
     # 10. Nothing on the console but the two refused codes.
     assert all(RECOVERY_URL.search(e.url.removeprefix(base)) for e in refused), refused
     assert [str(e) for e in console_errors if e not in refused] == []
 
+
+
+# --- copy, and a double click on "Generate new codes" ----------------------------------------------------
+
+
+def enroll_and_show_codes(page: Page, base: str, email: str, clock: FakeClock, tmp_path: Path) -> list[str]:
+    """Register, set up the authenticator app, and return the codes of the page that follows."""
+    register(page, base, email)
+    assert open_setup(page, base) == "direct"
+    secret = read_setup_key(page, tmp_path)[1]["secret"]
+    enter_code(page, totp(secret, clock()), "Confirm")
+    return recovery_codes_shown(page)
+
+
+def test_copy_puts_the_codes_on_the_clipboard(
+    live_server: str, live_clock: FakeClock, browser_page: Page, tmp_path: Path, console_errors: list[ConsoleError],
+) -> None:
+    page, base = browser_page, live_server
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+    codes = enroll_and_show_codes(page, base, "copy@example.com", live_clock, tmp_path)
+    status = page.locator("#copy-status")
+    expect(status).to_have_text("")
+    page.get_by_role("button", name="Copy", exact=True).click()
+    expect(status).to_have_text(COPIED)
+    assert page.evaluate("navigator.clipboard.readText()") == "\n".join(codes)
+    assert console_errors == []
+
+
+def test_without_the_clipboard_api_copy_selects_the_codes(
+    live_server: str, live_clock: FakeClock, browser_page: Page, tmp_path: Path, console_errors: list[ConsoleError],
+) -> None:
+    """Plain HTTP has no navigator.clipboard: the codes are selected, and the page says to press Ctrl+C."""
+    page, base = browser_page, live_server
+    page.add_init_script("Object.defineProperty(Navigator.prototype, 'clipboard', {get: () => undefined});"
+                         "document.execCommand = () => false;")  # and no copy command either
+    codes = enroll_and_show_codes(page, base, "no-clipboard@example.com", live_clock, tmp_path)
+    assert page.evaluate("navigator.clipboard") is None
+    page.get_by_role("button", name="Copy", exact=True).click()
+    expect(page.locator("#copy-status")).to_have_text(SELECTED)
+    selected = page.evaluate("window.getSelection().toString()")
+    assert selected.split() == codes, selected
+    assert console_errors == []
+
+
+def test_the_copy_fallback_copies_when_the_browser_can(
+    live_server: str, live_clock: FakeClock, browser_page: Page, tmp_path: Path, console_errors: list[ConsoleError],
+) -> None:
+    page, base = browser_page, live_server
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+    page.add_init_script("Object.defineProperty(Navigator.prototype, 'clipboard', {get: () => undefined});")
+    codes = enroll_and_show_codes(page, base, "exec-copy@example.com", live_clock, tmp_path)
+    page.get_by_role("button", name="Copy", exact=True).click()
+    expect(page.locator("#copy-status")).to_have_text(COPIED)
+    reader = page.context.new_page()  # a page whose navigator.clipboard is intact reads what was copied
+    reader.goto(f"{base}/login")
+    assert reader.evaluate("navigator.clipboard.readText()").split() == codes
+    assert console_errors == []
+
+
+def test_a_second_click_on_generate_new_codes_sends_nothing(
+    live_server: str, live_clock: FakeClock, browser_page: Page, tmp_path: Path, console_errors: list[ConsoleError],
+) -> None:
+    """Two clicks before the answer comes: the page sends the form once (the server refuses a second one too)."""
+    page, base = browser_page, live_server
+    first = enroll_and_show_codes(page, base, EMAIL, live_clock, tmp_path)
+    save_recovery_codes(page, base)
+    page.goto(f"{base}/account/2fa/recovery-codes")
+    # Stand in for a slow network: a listener after the page's own records whether each submission would
+    # go out (not defaultPrevented), then holds it back, so the second click meets the same page.
+    page.evaluate("""() => {
+        window.submissions = [];
+        window.holdBack = event => { window.submissions.push(!event.defaultPrevented); event.preventDefault(); };
+        window.addEventListener("submit", window.holdBack);
+    }""")
+    button = page.get_by_role("button", name="Generate new codes", exact=True)
+    button.click()
+    button.click(force=True)  # a person can click a button that only looks busy (aria-disabled)
+    assert page.evaluate("window.submissions") == [True, False]
+    expect(button).to_have_attribute("aria-disabled", "true")
+    # Coming back to the page (reload, or Back from the bfcache) makes the button usable again.
+    page.reload()
+    expect(button).not_to_have_attribute("aria-disabled", "true")
+    button.click()
+    new_codes = recovery_codes_shown(page)
+    assert not set(new_codes) & set(first)
+    save_recovery_codes(page, base)
+    generated = activity(page).locator("li").filter(has_text="New recovery codes generated")
+    expect(generated).to_have_count(2)  # the set of the enrollment and one new set
+    sign_out(page, base)
+    to_recovery_page(page, base)
+    enter_code(page, typed(new_codes[0]), "Sign in")
+    expect_signed_in(page, base)
+    assert console_errors == []

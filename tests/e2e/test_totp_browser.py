@@ -248,3 +248,39 @@ def test_setup_works_without_javascript(
     finally:
         context.close()
     assert errors == []
+
+
+def test_reloading_the_confirmation_and_removing_with_a_recovery_code(
+    live_server: str, live_clock: FakeClock, browser_page: Page, screenshot: Callable[[str], Path],
+    console_errors: list[ConsoleError], tmp_path: Path,
+) -> None:
+    """Reloading the answer to "Confirm" must not show a new key; the manage page takes a recovery code."""
+    page, base, clock = browser_page, live_server, live_clock
+    register(page, base, EMAIL)
+    assert open_setup(page, base) == "direct"
+    secret = read_setup_key(page, tmp_path)[1]["secret"]
+    enter_code(page, totp(secret, clock()), "Confirm")
+    codes = recovery_codes_shown(page)
+
+    # 1. Reload re-sends the POST (as "Confirm" twice would): the answer is the account page, no new QR.
+    page.reload()
+    expect(page).to_have_url(f"{base}/account")
+    expect(page.get_by_role("status")).to_have_text("Your authenticator app is already set up.")
+    expect(page.locator("#totp-qr")).to_have_count(0)
+    expect(heading(page, "Set up your new authenticator app")).to_have_count(0)
+    screenshot("01-reload-after-confirm")
+
+    # 2. Someone who lost the phone is told a recovery code works here, and can type its letters.
+    page.goto(f"{base}/account/2fa/totp")
+    expect(heading(page, "Authenticator app")).to_be_visible()
+    expect(page.locator("main")).to_contain_text(
+        "Lost your phone? Enter one of your recovery codes in the same field instead.")
+    code_field = page.get_by_label("Code", exact=True)
+    expect(code_field).not_to_have_attribute("inputmode", re.compile(".*"))
+    screenshot("02-manage")
+    enter_code(page, codes[0], "Remove")
+    expect(page).to_have_url(f"{base}/account")
+    expect(page.get_by_role("status")).to_have_text(
+        "The authenticator app was removed. Signing in now needs only your password.")
+    expect(page.locator("dl.facts")).to_contain_text("Not set up")
+    assert [str(e) for e in console_errors] == []

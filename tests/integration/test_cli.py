@@ -1,12 +1,14 @@
-"""flask portal create-admin and prune."""
+"""flask portal create-admin, prune and rotate-keys."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from portal.cli import portal_cli
+from portal.config import fernet_key
+from portal.crypto import SecretBox
 from portal.extensions import db
-from portal.models import User
+from portal.models import TotpFactor, User
 from tests.support import GOOD_PASSWORD, login
 
 
@@ -63,3 +65,47 @@ def test_prune_deletes_expired_sessions_only(app, make_user, clock):
     assert "Deleted 0 expired sessions" in run(app, "prune").output
     clock.advance(app.config["SESSION_MAX_AGE"] + 1)
     assert "Deleted 1 expired sessions" in run(app, "prune").output
+
+
+def add_factor(app, user, clock, *, key=None, confirmed=False):
+    """A TOTP row sealed with key (default: the app's own first key); return its id."""
+    with app.app_context():
+        box = SecretBox((key or app.config["TOTP_ENCRYPTION_KEYS"][0],))
+        factor = TotpFactor(user_id=user.id, secret_encrypted=box.seal("JBSWY3DPEHPK3PXP"), created_at=clock(),
+                            confirmed_at=clock() if confirmed else None)
+        db.session.add(factor)
+        db.session.commit()
+        return factor.id
+
+
+def factor_rows(app):
+    with app.app_context():
+        return {f.id: f.secret_encrypted for f in db.session.scalars(select(TotpFactor))}
+
+
+def test_prune_deletes_expired_authenticator_setups(app, make_user, clock):
+    confirmed = add_factor(app, make_user("kept@example.com"), clock, confirmed=True)
+    stale = add_factor(app, make_user("stale@example.com"), clock)
+    clock.advance(app.config["TOTP_ENROLL_TTL"] - 1)
+    fresh = add_factor(app, make_user("fresh@example.com"), clock)
+    assert "0 expired authenticator setups" in run(app, "prune").output
+    clock.advance(1)
+    result = run(app, "prune")
+    assert result.exit_code == 0, result.output
+    assert "1 expired authenticator setups" in result.output
+    assert set(factor_rows(app)) == {confirmed, fresh}
+    assert stale not in factor_rows(app)
+
+
+def test_rotate_keys_names_a_row_no_key_opens_and_changes_nothing(app, make_user, clock):
+    readable = add_factor(app, make_user("readable@example.com"), clock, confirmed=True)
+    foreign = add_factor(app, make_user("foreign@example.com"), clock, key=fernet_key(), confirmed=True)
+    before = factor_rows(app)
+    result = run(app, "rotate-keys")
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)  # a clean click error, not an InvalidToken traceback
+    assert result.output.startswith("Error: No key in TOTP_ENCRYPTION_KEYS opens")
+    assert f"totp_factors row(s) {foreign}. " in result.output
+    assert readable != foreign
+    assert "Nothing was re-encrypted" in result.output
+    assert factor_rows(app) == before  # all or nothing: the readable row was not rotated either

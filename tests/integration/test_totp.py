@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from werkzeug.datastructures import MultiDict
 
 from portal.config import fernet_key
 from portal.extensions import db
-from portal.models import AuditEvent, TotpFactor, User
+from portal.models import AuditEvent, RecoveryCode, TotpFactor, User, UserSession
 from tests.conftest import serving
-from tests.integration.totp_helpers import csrf_token_from, race_one_code, scan_setup_page, send_totp
+from tests.integration.totp_helpers import (
+    csrf_token_from,
+    parallel_gets,
+    race_one_code,
+    recovery_codes_on,
+    scan_setup_page,
+    send_totp,
+    shown_key,
+)
 from tests.otp import decode_qr, oathtool_code, parse_otpauth, qr_png_from_page, totp
 from tests.support import GOOD_PASSWORD, csrf_token, login, logout, submit
 
 EMAIL = "ada+phone@example.com"
-
+ALREADY_SET_UP = "Your authenticator app is already set up."
+EXPIRED_SETUP = ("This setup expired after 10 minutes. Delete the entry you added for this site in your "
+                 "authenticator app, then scan the new QR code below.")
 
 
 @pytest.fixture
@@ -77,6 +87,7 @@ def test_pending_setup_survives_a_reload_and_expires_after_ten_minutes(app, sign
     assert submit(signed_in, "/reauth", {"password": GOOD_PASSWORD}).status_code == 302
     html, fresh = scan_setup_page(signed_in, tmp_path)
     assert fresh != first
+    assert EXPIRED_SETUP in html  # the phone still holds the old entry: say so
     stale = signed_in.post("/account/2fa/totp", data={"csrf_token": csrf_token_from(html),
                                                       "code": totp(first, clock())})
     assert stale.status_code == 400
@@ -291,3 +302,307 @@ def test_account_page_lists_recent_security_activity(app, signed_in, secret, clo
     browser = pending_browser(app, clock)
     send_totp(browser, totp(secret, clock()))
     assert "Signed in with two-step verification" in signed_in.get("/account").text
+
+
+# --- helpers for the tests below ---------------------------------------------------------------------
+
+
+def session_ids(app):
+    with app.app_context():
+        return set(db.session.scalars(select(UserSession.id)))
+
+
+def pending_rows(app):
+    return [f for f in factors(app) if f.confirmed_at is None]
+
+
+def signed_in_with_app(app, clock, secret):
+    """A new browser signed in with the password and a code from the app (the next 30 s step)."""
+    clock.advance(30)
+    browser = pending_browser(app, clock)
+    assert send_totp(browser, totp(secret, clock())).status_code == 302
+    return browser
+
+
+def manage_post(browser, action, code):
+    page = browser.get("/account/2fa/totp")
+    assert page.status_code == 200
+    return browser.post(f"/account/2fa/totp/{action}", data={"csrf_token": csrf_token(page), "code": code})
+
+
+# --- 1. only /replace (after a current code) may start a replacement -----------------------------------
+
+
+def test_restart_cannot_start_a_replacement_without_a_current_code(app, signed_in, secret, clock):
+    page = signed_in.get("/account/2fa/totp")
+    assert "Replace with a new app" in page.text
+    response = signed_in.post("/account/2fa/totp/restart", data={"csrf_token": csrf_token(page)})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/account/2fa/totp"
+    assert pending_rows(app) == []  # no new secret for whoever holds the session and the password
+    after = signed_in.get("/account/2fa/totp")
+    assert ALREADY_SET_UP in after.text
+    assert 'id="totp-qr"' not in after.text and "Replace with a new app" in after.text
+    clock.advance(30)
+    assert send_totp(pending_browser(app, clock), totp(secret, clock())).status_code == 302
+
+
+@pytest.mark.parametrize("code", ["000000", ""])
+def test_a_confirmation_without_a_pending_setup_does_not_start_one(app, signed_in, secret, clock, code):
+    page = signed_in.get("/account/2fa/totp")
+    response = signed_in.post("/account/2fa/totp", data={"csrf_token": csrf_token(page), "code": code})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/account"
+    assert ALREADY_SET_UP in signed_in.get("/account").text
+    assert pending_rows(app) == []
+    assert len(factors(app)) == 1
+    follow = signed_in.get("/account/2fa/totp")
+    assert 'id="totp-qr"' not in follow.text  # still the manage page: no key was made to show
+
+
+def test_restart_renews_an_existing_setup(app, signed_in, clock, tmp_path):
+    html, first = scan_setup_page(signed_in, tmp_path)
+    response = signed_in.post("/account/2fa/totp/restart", data={"csrf_token": csrf_token_from(html)})
+    assert response.status_code == 302
+    html, second = scan_setup_page(signed_in, tmp_path)
+    assert second != first
+    assert "A new key was created." in html
+    old = signed_in.post("/account/2fa/totp", data={"csrf_token": csrf_token_from(html), "code": totp(first, clock())})
+    assert old.status_code == 400
+    new = signed_in.post("/account/2fa/totp", data={"csrf_token": csrf_token_from(html),
+                                                    "code": totp(second, clock())})
+    assert new.status_code == 200
+    assert [f.confirmed_at is not None for f in factors(app)] == [True]
+
+
+# --- 2. changes sign out the user's other sessions and are audited ----------------------------------
+
+
+def test_removing_signs_out_the_other_sessions(app, signed_in, secret, clock):
+    acting = signed_in_with_app(app, clock, secret)
+    before = session_ids(app)
+    other = signed_in_with_app(app, clock, secret)
+    [other_id] = session_ids(app) - before
+    assert other.get("/account").status_code == 200
+    clock.advance(30)
+    response = manage_post(acting, "remove", totp(secret, clock()))
+    assert response.status_code == 302
+    assert len(session_ids(app)) == 1 and other_id not in session_ids(app)  # signed_in's session went too
+    assert other.get("/account").headers["Location"].startswith("/login")
+    assert signed_in.get("/account").headers["Location"].startswith("/login")
+    assert acting.get("/account").status_code == 200
+    assert audit_events(app)[-2:] == ["totp.removed", "recovery.deleted"]
+
+
+def test_replacing_signs_out_the_other_sessions(app, signed_in, secret, clock, tmp_path):
+    acting = signed_in_with_app(app, clock, secret)
+    before = session_ids(app)
+    other = signed_in_with_app(app, clock, secret)
+    [other_id] = session_ids(app) - before
+    clock.advance(30)
+    assert manage_post(acting, "replace", totp(secret, clock())).status_code == 302
+    assert other.get("/account").status_code == 200  # nothing changed yet: the old app still works
+    html, new_secret = scan_setup_page(acting, tmp_path)
+    confirm = acting.post("/account/2fa/totp", data={"csrf_token": csrf_token_from(html),
+                                                     "code": totp(new_secret, clock())})
+    assert confirm.status_code == 302
+    assert other_id not in session_ids(app) and len(session_ids(app)) == 1
+    assert other.get("/account").headers["Location"].startswith("/login")
+    assert acting.get("/account").status_code == 200
+    assert audit_events(app)[-1] == "totp.replaced"
+
+
+def test_enrolling_signs_out_the_other_sessions(app, signed_in, clock, tmp_path):
+    other = app.test_client()
+    assert login(other, EMAIL).headers["Location"] == "/account"
+    assert len(session_ids(app)) == 2
+    html, secret = scan_setup_page(signed_in, tmp_path)
+    ok = signed_in.post("/account/2fa/totp", data={"csrf_token": csrf_token_from(html), "code": totp(secret, clock())})
+    assert ok.status_code == 200
+    assert len(session_ids(app)) == 1
+    assert other.get("/account").headers["Location"].startswith("/login")
+    assert signed_in.get("/account").status_code == 200
+
+
+# --- 3. a code reported as "ahead" is burned -----------------------------------------------------------
+
+
+def test_a_code_reported_as_ahead_is_refused_when_its_time_comes(app, secret, clock):
+    clock.advance(30)
+    browser = pending_browser(app, clock)
+    ahead = totp(secret, clock(), step_offset=3)
+    refused = send_totp(browser, ahead)
+    assert refused.status_code == 400
+    assert "about 90 seconds ahead" in refused.text
+    [factor] = factors(app)
+    assert factor.burned_step == int(clock().timestamp()) // 30 + 3
+    clock.advance(90)
+    assert ahead == totp(secret, clock())  # now it is the current code
+    again = send_totp(browser, ahead)
+    assert again.status_code == 400
+    assert "That code was already used. Wait until your app shows a new code" in again.text
+    clock.advance(30)
+    assert send_totp(browser, totp(secret, clock())).status_code == 302
+
+
+def test_a_code_reported_as_behind_needs_no_burning(app, secret, clock):
+    clock.advance(30)
+    browser = pending_browser(app, clock)
+    refused = send_totp(browser, totp(secret, clock(), step_offset=-5))
+    assert refused.status_code == 400
+    assert "about 150 seconds ago" in refused.text
+    assert factors(app)[0].burned_step is None
+    assert send_totp(browser, totp(secret, clock())).status_code == 302
+
+
+def test_a_code_reported_as_ahead_during_setup_cannot_confirm_later(app, signed_in, clock, tmp_path):
+    html, secret = scan_setup_page(signed_in, tmp_path)
+    ahead = totp(secret, clock(), step_offset=2)
+    refused = signed_in.post("/account/2fa/totp", data={"csrf_token": csrf_token_from(html), "code": ahead})
+    assert refused.status_code == 400
+    assert "about 60 seconds ahead" in refused.text
+    clock.advance(60)
+    again = signed_in.post("/account/2fa/totp", data={"csrf_token": csrf_token_from(html), "code": ahead})
+    assert again.status_code == 400
+    assert "That code was already used." in again.text
+    assert pending_rows(app) and factors(app)[0].confirmed_at is None
+
+
+# --- 4. the confirming code cannot sign in --------------------------------------------------------------
+
+
+def test_the_confirming_code_cannot_be_used_to_sign_in(app, signed_in, clock, tmp_path):
+    html, secret = scan_setup_page(signed_in, tmp_path)
+    code = totp(secret, clock())
+    assert signed_in.post("/account/2fa/totp", data={"csrf_token": csrf_token_from(html),
+                                                     "code": code}).status_code == 200
+    assert factors(app)[0].last_step == int(clock().timestamp()) // 30
+    browser = pending_browser(app, clock)
+    replay = send_totp(browser, code)
+    assert replay.status_code == 400
+    assert "That code was already used." in replay.text
+    assert send_totp(browser, totp(secret, clock(), step_offset=-1)).status_code == 400  # older: also no
+    assert browser.get("/account").status_code == 302
+    assert audit_events(app).count("signin.second_factor") == 0
+
+
+# --- 5. a repeated or racing confirmation --------------------------------------------------------------
+
+
+def test_a_repeated_confirmation_says_already_set_up(app, signed_in, clock, tmp_path):
+    html, secret = scan_setup_page(signed_in, tmp_path)
+    data = {"csrf_token": csrf_token_from(html), "code": totp(secret, clock())}
+    first = signed_in.post("/account/2fa/totp", data=data)
+    assert first.status_code == 200
+    codes = recovery_codes_on(first.text)
+    again = signed_in.post("/account/2fa/totp", data=data)  # a double click or a refresh
+    assert again.status_code == 302
+    assert again.headers["Location"] == "/account"
+    page = signed_in.get("/account").text
+    assert ALREADY_SET_UP in page
+    assert "This code has expired" not in page
+    assert pending_rows(app) == [] and len(factors(app)) == 1
+    assert audit_events(app).count("totp.enrolled") == 1
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(RecoveryCode)) == len(codes) == 10
+
+
+def test_racing_confirmations_enroll_once(app, backend, signed_in, clock, tmp_path):
+    _, secret = scan_setup_page(signed_in, tmp_path)
+    with serving(app) as base:
+        statuses = race_one_code(base, EMAIL, "/account/2fa/totp", totp(secret, clock()), 6)
+    assert statuses.count(200) == 1, statuses  # the winner: the recovery codes page
+    assert statuses.count(302) == 5, statuses  # the others: "already set up" (or signed out by the winner)
+    [factor] = factors(app)
+    assert factor.confirmed_at is not None
+    events = audit_events(app)
+    assert events.count("totp.enrolled") == 1
+    assert events.count("recovery.generated") == 1
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(RecoveryCode)) == 10
+
+
+# --- 6. parallel GETs of the setup page -------------------------------------------------------------
+
+
+def test_parallel_setup_pages_share_one_secret(app, backend, signed_in):
+    from portal.crypto import secret_box
+
+    for _ in range(3):  # a few rounds: one burst may happen to be served one request after the other
+        with serving(app) as base:
+            pages = parallel_gets(base, EMAIL, "/account/2fa/totp", 8)
+        assert [status for status, _ in pages] == [200] * 8, [page[:300] for _, page in pages]
+        keys = {shown_key(page) for _, page in pages}
+        assert len(keys) == 1
+        [pending] = pending_rows(app)
+        with app.app_context():
+            assert secret_box().open(pending.secret_encrypted) == keys.pop()
+            db.session.execute(delete(TotpFactor))  # start the next round without a pending setup
+            db.session.commit()
+
+
+# --- 7. messages ------------------------------------------------------------------------------------
+
+
+LONG_CODE = "1" * 65
+
+
+def test_a_long_code_gets_the_usual_hint_on_the_setup_page(app, signed_in, tmp_path):
+    html, _ = scan_setup_page(signed_in, tmp_path)
+    response = signed_in.post("/account/2fa/totp", data={"csrf_token": csrf_token_from(html), "code": LONG_CODE})
+    assert response.status_code == 400
+    assert "Enter the 6 digits of the code." in response.text
+    assert "Field cannot be longer" not in response.text
+    assert shown_key(response.text)  # still the setup page
+
+
+def test_a_long_code_gets_the_usual_hint_on_the_manage_page(app, signed_in, secret):
+    response = manage_post(signed_in, "remove", LONG_CODE)
+    assert response.status_code == 400
+    assert "Enter the 6 digits from your app, or a recovery code." in response.text
+    assert "Field cannot be longer" not in response.text
+    assert len(factors(app)) == 1
+
+
+def test_a_code_for_an_expired_setup_says_to_scan_the_new_one(app, signed_in, clock, tmp_path):
+    html, first = scan_setup_page(signed_in, tmp_path)
+    clock.advance(app.config["TOTP_ENROLL_TTL"])
+    assert submit(signed_in, "/reauth", {"password": GOOD_PASSWORD}).status_code == 302
+    stale = signed_in.post("/account/2fa/totp", data={"csrf_token": csrf_token_from(html),
+                                                      "code": totp(first, clock())})
+    assert stale.status_code == 400
+    assert EXPIRED_SETUP in stale.text
+    assert shown_key(stale.text) != first
+    [pending] = pending_rows(app)
+    assert pending.confirmed_at is None
+
+
+def test_an_expired_replacement_keeps_the_old_app_and_starts_nothing(app, signed_in, secret, clock, tmp_path):
+    clock.advance(30)
+    assert manage_post(signed_in, "replace", totp(secret, clock())).status_code == 302
+    html, new_secret = scan_setup_page(signed_in, tmp_path)
+    clock.advance(app.config["TOTP_ENROLL_TTL"])
+    assert submit(signed_in, "/reauth", {"password": GOOD_PASSWORD}).status_code == 302
+    late = signed_in.post("/account/2fa/totp", data={"csrf_token": csrf_token_from(html),
+                                                     "code": totp(new_secret, clock())})
+    assert late.status_code == 302
+    assert late.headers["Location"] == "/account/2fa/totp"
+    page = signed_in.get("/account/2fa/totp").text
+    assert "The setup of your new authenticator app expired." in page
+    assert 'id="totp-qr"' not in page
+    assert pending_rows(app) == []
+    assert send_totp(pending_browser(app, clock), totp(secret, clock())).status_code == 302
+
+
+# --- 8. the manage page takes a recovery code too ------------------------------------------------------
+
+
+def test_the_manage_page_says_a_recovery_code_works(app, signed_in, enrollment):
+    page = signed_in.get("/account/2fa/totp").text
+    assert "Lost your phone? Enter one of your recovery codes in the same field instead." in page
+    field = page.split('name="code"', 1)[0].rsplit("<input", 1)[1] + page.split('name="code"', 1)[1].split(">", 1)[0]
+    assert "inputmode" not in field
+    assert 'autocomplete="one-time-code"' in field
+    response = manage_post(signed_in, "remove", enrollment.recovery_codes[0].lower())
+    assert response.status_code == 302
+    assert factors(app) == []

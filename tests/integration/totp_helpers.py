@@ -79,3 +79,26 @@ def race_one_code(base: str, email: str, path: str, code: str, browsers: int) ->
 
     with ThreadPoolExecutor(max_workers=len(clients)) as pool:
         return list(pool.map(race, clients))
+
+
+def shown_key(html: str) -> str:
+    """The setup key as the page shows it for typing by hand, without spaces."""
+    match = re.search(r'id="totp-key">([A-Z2-7 ]+)<', html)
+    assert match, html[:2000]
+    return match.group(1).replace(" ", "")
+
+
+def parallel_gets(base: str, email: str, path: str, browsers: int) -> list[tuple[int, str]]:
+    """Sign `browsers` clients in with the password, then GET `path` from all at once (a barrier releases
+    them together). Returns (status, page) of every GET."""
+    clients = [Browser(base) for _ in range(browsers)]
+    for client in clients:
+        assert client.post_form("/login", {"email": email, "password": GOOD_PASSWORD}) == 302
+    barrier = Barrier(len(clients))
+
+    def get(client: Browser) -> tuple[int, str]:
+        barrier.wait(timeout=30)
+        return client.open(path)
+
+    with ThreadPoolExecutor(max_workers=len(clients)) as pool:
+        return list(pool.map(get, clients))

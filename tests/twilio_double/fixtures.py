@@ -2,12 +2,14 @@
 
 twilio: one double for the whole run, emptied before each test; after each test it must have seen no
 request that Twilio's spec would refuse. sms_provider: the SMS_PROVIDER a test module runs with
-(parametrize it); sms_settings: the portal settings that point that provider at the double.
+(parametrize it); sms_settings: the portal settings that point that provider at the double;
+sms_inbox: what that provider delivered, whichever it is (the double's inbox or the console outbox).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,8 @@ import pytest
 from tests.twilio_double.server import TwilioDouble
 
 PROVIDERS = ("twilio_verify", "twilio_messaging", "console")
+TWILIO_PROVIDERS = ("twilio_verify", "twilio_messaging")
+CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
 
 
 @pytest.fixture(scope="session")
@@ -27,8 +31,16 @@ def twilio_server() -> Iterator[TwilioDouble]:
 
 @pytest.fixture
 def twilio(twilio_server: TwilioDouble) -> Iterator[TwilioDouble]:
+    """The double, empty; a test may set twilio.clock (e.g. to the FakeClock): it is put back afterwards."""
+    real_clock = twilio_server.clock
     twilio_server.reset()
     yield twilio_server
+    # A request the portal gave up on (a scripted hang) is still being answered: let it finish here, so
+    # its late text cannot land in the next test's inbox.
+    server = getattr(twilio_server, "_server", None)
+    if server is not None:
+        server.join_handlers(timeout=10)
+    twilio_server.clock = real_clock
     violations = list(twilio_server.violations)
     twilio_server.reset()
     assert violations == [], f"requests Twilio's OpenAPI spec would refuse: {violations}"
@@ -57,3 +69,37 @@ def console_texts(settings: dict[str, Any]) -> list[dict[str, str]]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+class Inbox:
+    """The texts a provider delivered, read the same way for the double and for the console outbox."""
+
+    def __init__(self, provider: str, twilio: TwilioDouble, settings: dict[str, Any]) -> None:
+        self.provider = provider
+        self.twilio = twilio
+        self.settings = settings
+
+    def texts(self, to: str | None = None) -> list[str]:
+        """Bodies of the texts sent to `to` (None: to anyone), oldest first."""
+        if self.provider == "console":
+            return [t["text"] for t in console_texts(self.settings) if to is None or t["to"] == to]
+        if to is None:
+            with self.twilio._lock:  # every number at once: the double only offers one number's inbox
+                return [sms.body for sms in self.twilio._inbox]
+        return [sms.body for sms in self.twilio.inbox(to)]
+
+    def count(self, to: str | None = None) -> int:
+        return len(self.texts(to))
+
+    def last_code(self, to: str) -> str:
+        """The one 6-digit code in the newest text to `to`."""
+        texts = self.texts(to)
+        assert texts, f"no text was sent to {to}"
+        codes = set(CODE.findall(texts[-1]))
+        assert len(codes) == 1, f"expected one 6-digit code in {texts[-1]!r}"
+        return codes.pop()
+
+
+@pytest.fixture
+def sms_inbox(sms_provider: str, twilio: TwilioDouble, sms_settings: dict[str, Any]) -> Inbox:
+    return Inbox(sms_provider, twilio, sms_settings)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+import re
+import secrets
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,6 +17,7 @@ from sqlalchemy import select
 from portal.clock import as_utc
 from portal.extensions import db
 from portal.models import RecoveryCode, User
+from portal.twofactor.methods import recovery
 from portal.twofactor.methods.base import Reason, Verdict
 from portal.twofactor.methods.recovery import (
     ALPHABET,
@@ -26,6 +30,9 @@ from portal.twofactor.methods.recovery import (
     has_set,
     new_code,
     remaining,
+    replace_set,
+    selector_of,
+    set_token,
     shown,
 )
 from tests.support import FakeClock
@@ -60,6 +67,19 @@ def test_a_code_is_shown_in_three_groups_of_four() -> None:
 
 def test_a_code_carries_at_least_60_bits() -> None:
     assert LENGTH * math.log2(len(ALPHABET)) >= 60
+
+
+def test_codes_come_from_secrets_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+    # random.choice (a Mersenne Twister: predictable from its output) would not go through here.
+    drawn: list[str] = []
+
+    def counting(alphabet: str) -> str:
+        drawn.append(alphabet)
+        return alphabet[len(drawn) % len(alphabet)]
+
+    monkeypatch.setattr(secrets, "choice", counting)
+    assert new_code() == "".join(ALPHABET[n] for n in range(1, LENGTH + 1))
+    assert drawn == [ALPHABET] * LENGTH
 
 
 def test_codes_are_distinct_and_use_the_whole_alphabet() -> None:
@@ -169,12 +189,28 @@ def every_stored_value(app: Flask) -> Iterator[str]:
                         yield value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
 
+def selectors_of(app: Flask, codes: list[str]) -> list[str]:
+    with app.app_context():
+        return [selector_of(code) for code in codes]
+
+
+def code_with_selector(app: Flask, selector: str, avoid: list[str]) -> str:
+    """A well-formed code, not in avoid, whose selector is selector (about 65,536 keyed hashes)."""
+    with app.app_context():
+        for n in itertools.count():
+            code = "".join(ALPHABET[(n >> (5 * i)) & 31] for i in range(LENGTH))
+            if code not in avoid and selector_of(code) == selector:
+                return code
+    raise AssertionError("unreachable")
+
+
 def test_a_set_is_ten_codes_with_distinct_selectors(app: Flask, clock: FakeClock, alice: User) -> None:
     codes = new_set(app, alice, clock)
     assert len(codes) == CODES_PER_SET == 10
     assert all(canonical_recovery(code) == code for code in codes)
-    selectors = [code[:SELECTOR] for code in codes]
+    selectors = selectors_of(app, codes)
     assert len(set(selectors)) == len(codes)
+    assert all(re.fullmatch(f"[0-9a-f]{{{SELECTOR}}}", s) for s in selectors), selectors
     rows = rows_of(app, alice)
     assert len(rows) == 10
     assert sorted(row.selector for row in rows) == sorted(selectors)
@@ -195,7 +231,7 @@ def test_rows_hold_only_argon2id_hashes_with_the_configured_parameters(app: Flas
         parts = row.code_hash.split("$")
         assert row.code_hash.startswith("$argon2id$"), row.code_hash
         assert parts[3] == params, row.code_hash
-    by_selector = {code[:SELECTOR]: code for code in codes}
+    by_selector = dict(zip(selectors_of(app, codes), codes, strict=True))
     hasher = argon2.PasswordHasher()
     for row in rows:
         assert hasher.verify(row.code_hash, by_selector[row.selector])
@@ -213,9 +249,40 @@ def test_no_stored_value_contains_a_code(app: Flask, clock: FakeClock, alice: Us
     values = list(every_stored_value(app))
     assert {row.code_hash for row in rows_of(app, alice)} <= set(values)  # the search does see the rows
     for code in codes:
-        for form in (code, shown(code), code.lower(), shown(code).lower(), code[SELECTOR:]):
+        for form in (code, shown(code), code.lower(), shown(code).lower(), code[:8], code[4:], code[:8].lower()):
             assert not any(form in value for value in values), form
 
+
+def test_the_selector_is_keyed_so_a_dump_alone_tells_nothing(app: Flask, make_app: Callable[..., Flask],
+                                                            clock: FakeClock, alice: User) -> None:
+    codes = new_set(app, alice, clock)
+    stored = {row.selector for row in rows_of(app, alice)}
+    assert stored == set(selectors_of(app, codes))
+    # Not a part of the code (the old selector was its first 4 characters, 20 of its 60 bits).
+    assert not any(row.selector.upper() in code for row in rows_of(app, alice) for code in codes)
+    # Without the secret key the selectors cannot be computed: another key gives other selectors.
+    other = make_app(SECRET_KEY="another-" + secrets.token_urlsafe(40))
+    elsewhere = selectors_of(other, codes)
+    assert sum(a == b for a, b in zip(elsewhere, selectors_of(app, codes), strict=True)) <= 1  # 1/65536 each
+
+
+def test_a_code_whose_selector_is_taken_is_drawn_again(app: Flask, clock: FakeClock, alice: User,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    with app.app_context():
+        seen: dict[str, str] = {}
+        for n in itertools.count():
+            code = "".join(ALPHABET[(n >> (5 * i)) & 31] for i in range(LENGTH))
+            if selector_of(code) in seen:
+                first, twin = seen[selector_of(code)], code
+                break
+            seen[selector_of(code)] = code
+    draws = iter([first, twin, *(new_code() for _ in range(50))])
+    monkeypatch.setattr(recovery, "new_code", lambda: next(draws))
+    codes = new_set(app, alice, clock)
+    assert codes[0] == first
+    assert twin not in codes
+    assert len(set(selectors_of(app, codes))) == 10
+    assert len(rows_of(app, alice)) == 10
 
 def test_every_hash_has_its_own_salt(app: Flask, clock: FakeClock, alice: User) -> None:
     new_set(app, alice, clock)
@@ -246,6 +313,33 @@ def test_a_new_set_replaces_the_old_one_entirely(app: Flask, clock: FakeClock, a
     assert verify(app, bob, bobs[0], clock).ok is True
 
 
+def test_replace_set_needs_the_token_of_the_current_set(app: Flask, clock: FakeClock, alice: User) -> None:
+    first = new_set(app, alice, clock)
+    with app.app_context():
+        token = set_token(alice)
+        assert set_token(alice) == token  # stable while the set stays
+        second = replace_set(alice, clock(), token)
+        db.session.commit()
+        assert second is not None and len(second) == 10
+        assert set_token(alice) != token
+        assert replace_set(alice, clock(), token) is None  # the same form again: refused
+        db.session.rollback()
+    assert verify(app, alice, first[0], clock).reason == Reason.INVALID
+    assert verify(app, alice, second[0], clock).ok is True
+    assert len(rows_of(app, alice)) == 10
+
+
+def test_the_token_changes_with_every_set_even_at_the_same_instant(app: Flask, clock: FakeClock,
+                                                                   alice: User) -> None:
+    # SQLite may reuse the ids of deleted rows and the clock does not move: the salted hashes differ.
+    tokens = set()
+    for _ in range(3):
+        new_set(app, alice, clock)
+        with app.app_context():
+            tokens.add(set_token(alice))
+    assert len(tokens) == 3
+
+
 # --- verification --------------------------------------------------------------------------------
 
 
@@ -270,20 +364,17 @@ def argon2_verifications(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
-def wrong_code_with_selector(codes: list[str], selector: str) -> str:
-    return next(c for c in (selector + tail for tail in ("00000000", "ZZZZZZZZ", "0123ABCD")) if c not in codes)
-
-
 def test_a_redemption_costs_exactly_one_argon2_verification(app: Flask, clock: FakeClock, alice: User,
                                                             argon2_verifications: list[str]) -> None:
     codes = new_set(app, alice, clock)
-    assert argon2_verifications == []
-    selectors = {code[:SELECTOR] for code in codes}
-    unmatched = next(s for s in ("0000", "ZZZZ", "1234", "ABCD", "WXYZ") if s not in selectors)
+    selectors = selectors_of(app, codes)
+    matching = code_with_selector(app, selectors[1], codes)
+    unmatched = next(c for c in (new_code() for _ in range(100)) if selectors_of(app, [c])[0] not in selectors)
+    argon2_verifications.clear()
     cases = [
         ("correct", codes[0], True, None),
-        ("wrong, selector matches", wrong_code_with_selector(codes, codes[1][:SELECTOR]), False, Reason.INVALID),
-        ("wrong, selector matches nothing", unmatched + "00000000", False, Reason.INVALID),
+        ("wrong, selector matches", matching, False, Reason.INVALID),
+        ("wrong, selector matches nothing", unmatched, False, Reason.INVALID),
         ("used", codes[0], False, Reason.REPLAYED),
     ]
     for name, code, ok, reason in cases:
@@ -311,7 +402,7 @@ def test_a_valid_code_works_once(app: Flask, clock: FakeClock, alice: User) -> N
     replayed = verify(app, alice, codes[3], clock)
     assert (replayed.ok, replayed.reason) == (False, Reason.REPLAYED)
     rows = {row.selector: row for row in rows_of(app, alice)}
-    assert rows[codes[3][:SELECTOR]].used_at is not None
+    assert rows[selectors_of(app, [codes[3]])[0]].used_at is not None
     assert sum(row.used_at is not None for row in rows.values()) == 1
     assert verify(app, alice, codes[4], clock).ok is True  # the others still work
     with app.app_context():
@@ -348,7 +439,7 @@ def test_a_user_without_a_set_is_refused(app: Flask, clock: FakeClock, alice: Us
 def test_a_wrong_code_whose_selector_matches_is_invalid_and_spends_nothing(app: Flask, clock: FakeClock,
                                                                          alice: User) -> None:
     codes = new_set(app, alice, clock)
-    verdict = verify(app, alice, wrong_code_with_selector(codes, codes[0][:SELECTOR]), clock)
+    verdict = verify(app, alice, code_with_selector(app, selectors_of(app, codes)[0], codes), clock)
     assert (verdict.ok, verdict.reason) == (False, Reason.INVALID)
     with app.app_context():
         assert remaining(alice) == 10

@@ -19,10 +19,12 @@ from portal.models import TotpFactor, User
 from portal.twofactor.methods.base import Reason, Verdict
 from portal.twofactor.methods.totp import (
     PERIOD,
+    TotpMethod,
     accept_step,
     check_code,
     code_at,
     drift_offsets,
+    future_skew_step,
     grouped,
     matching_step,
     new_secret,
@@ -220,6 +222,52 @@ def test_accept_step_takes_only_steps_later_than_the_last_one(app: Flask, make_u
         stored = db.session.get(TotpFactor, factor.id)
         assert stored is not None
         assert stored.last_step == 101
+
+
+def test_accept_step_refuses_the_burned_step_only(app: Flask, make_user: Callable[..., User],
+                                                 clock: FakeClock) -> None:
+    user = make_user()
+    with app.app_context():
+        factor = TotpFactor(user_id=user.id, secret_encrypted="x", created_at=clock(), confirmed_at=clock(),
+                            last_step=100, burned_step=102)
+        db.session.add(factor)
+        db.session.commit()
+        assert accept_step(factor, 102, clock()) is False
+        assert accept_step(factor, 101, clock()) is True
+        assert accept_step(factor, 103, clock()) is True
+        db.session.commit()
+        assert db.session.get(TotpFactor, factor.id).last_step == 103
+
+
+# --- burning a step reported as clock skew ----------------------------------------------------------
+
+
+def test_future_skew_step_is_the_step_ahead_only() -> None:
+    assert future_skew_step(Verdict(ok=False, reason=Reason.CLOCK_SKEW, skew_seconds=90), AT) == NOW_STEP + 3
+    assert future_skew_step(Verdict(ok=False, reason=Reason.CLOCK_SKEW, skew_seconds=-150), AT) is None
+    assert future_skew_step(Verdict(ok=False, reason=Reason.INVALID), AT) is None
+    assert future_skew_step(Verdict(ok=True), AT) is None
+
+
+@pytest.mark.parametrize(("offset", "burned"), [(3, NOW_STEP + 3), (10, NOW_STEP + 10), (-4, None), (11, None)])
+def test_verify_burns_a_future_step_it_reports_as_skew(app: Flask, make_user: Callable[..., User],
+                                                       offset: int, burned: int | None) -> None:
+    user = make_user()
+    with app.app_context():
+        factor = TotpFactor(user_id=user.id, secret_encrypted=SecretBox(app.config["TOTP_ENCRYPTION_KEYS"])
+                            .seal(SECRET), created_at=AT, confirmed_at=AT)
+        db.session.add(factor)
+        db.session.commit()
+        method = TotpMethod(drift_limit=10)
+        assert method.verify(user, code(offset), now=AT).ok is False
+        db.session.commit()
+        assert db.session.get(TotpFactor, factor.id).burned_step == burned
+        if offset < 0:
+            return  # a past step is never in the window again: nothing to burn
+        when_due = datetime.fromtimestamp((NOW_STEP + offset) * 30 + 5, UTC)
+        verdict = method.verify(user, code(offset), now=when_due)
+        # When its time comes a burned code is a replay; one beyond the drift limit was never reported.
+        assert verdict == (Verdict(ok=False, reason=Reason.REPLAYED) if burned else Verdict(ok=True))
 
 
 # --- SecretBox -----------------------------------------------------------------------------------

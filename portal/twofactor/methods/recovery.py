@@ -1,27 +1,33 @@
 """Recovery codes: 10 per set, 60 bits each (12 Crockford base32 characters shown XXXX-XXXX-XXXX).
 
-Stored only as Argon2id hashes. The first 4 characters are a non-secret selector, unique within a
-set, so a redemption costs exactly one Argon2 verification (a dummy one when no selector matches).
+Stored only as Argon2id hashes. Each row also holds a selector: the first SELECTOR hex characters of a
+keyed hash (under the app's secret key) of the whole code, unique within a set. It picks the one row to
+verify, so a redemption costs exactly one Argon2 verification (a dummy one when no selector matches),
+and a database dump alone says nothing about the codes.
 """
 
 from __future__ import annotations
 
+import hmac
 import secrets
 import unicodedata
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import ClassVar
 
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
 
-from portal.crypto import passwords
+from portal.crypto import keyed_hash, passwords
 from portal.extensions import db
 from portal.models import RecoveryCode, User
 from portal.twofactor.methods.base import OK, Method, Reason, Verdict
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 LENGTH = 12  # 12 × 5 bits = 60 bits
-SELECTOR = 4
+SELECTOR = 4  # hex characters of keyed_hash(SELECTOR_PURPOSE, code) stored as the selector (16 bits)
+SELECTOR_PURPOSE = "recovery-selector"
+SET_PURPOSE = "recovery-set"
 CODES_PER_SET = 10
 LOW_WATER = 3  # warn at every sign-in from this many codes left
 # Crockford decoding: letters people type for digits they read.
@@ -30,6 +36,7 @@ SEPARATORS = str.maketrans("", "", " -\u00a0\u3000\t\u2010\u2011\u2012\u2013\u20
 
 
 def new_code() -> str:
+    # Security: secrets, not random: the codes must be unpredictable (60 bits each).
     return "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
 
 
@@ -46,18 +53,71 @@ def canonical_recovery(raw: str) -> str | None:
     return None
 
 
+def selector_of(code: str) -> str:
+    """The stored selector of a canonical code: short, keyed, so it reveals nothing without the secret key."""
+    return keyed_hash(SELECTOR_PURPOSE, code)[:SELECTOR]
+
+
+def _set_token(user: User, rows: Iterable[Sequence[object]]) -> str:
+    """A keyed hash naming one set: its row ids and Argon2 hashes (salted, so never the same twice)."""
+    return keyed_hash(SET_PURPOSE, f"{user.id}|" + "|".join(sorted(f"{id_}:{hash_}" for id_, hash_ in rows)))
+
+
+def _same(expected: str, given: str) -> bool:
+    return hmac.compare_digest(expected.encode(), given.encode(errors="replace"))
+
+
+def set_token(user: User) -> str:
+    """Identifies the user's current set; a form that replaces the set carries it (one new set per form)."""
+    return _set_token(user, db.session.execute(
+        select(RecoveryCode.id, RecoveryCode.code_hash).where(RecoveryCode.user_id == user.id)).all())
+
+
+def _lock_user(user: User) -> None:
+    """Serialise set changes of one user: a second request waits here until the first one commits.
+
+    PostgreSQL locks the user's row; SQLite ignores FOR UPDATE but lets one writer at a time anyway.
+    """
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+
+
+def _insert_set(user: User, at: datetime) -> list[str]:
+    by_selector: dict[str, str] = {}
+    while len(by_selector) < CODES_PER_SET:
+        code = new_code()
+        by_selector.setdefault(selector_of(code), code)  # a selector already taken: draw another code
+    for selector, code in by_selector.items():
+        db.session.add(RecoveryCode(user_id=user.id, selector=selector, code_hash=passwords().hash(code),
+                                    created_at=at))
+    return list(by_selector.values())
+
+
 def generate_set(user: User, at: datetime) -> list[str]:
     """Replace the user's codes with a new set; return the codes (the only time they exist in clear)."""
+    _lock_user(user)
+    # Security: the old set dies in the same transaction; after the lock, so two requests cannot both
+    # delete the same old set and each insert their own (20 live codes on PostgreSQL).
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-    codes: list[str] = []
-    while len(codes) < CODES_PER_SET:
-        code = new_code()
-        if all(code[:SELECTOR] != other[:SELECTOR] for other in codes):
-            codes.append(code)
-    for code in codes:
-        db.session.add(RecoveryCode(user_id=user.id, selector=code[:SELECTOR],
-                                    code_hash=passwords().hash(code), created_at=at))
-    return codes
+    return _insert_set(user, at)
+
+
+def replace_set(user: User, at: datetime, token: str) -> list[str] | None:
+    """Replace the set that token names with a new one; None if it is no longer the current set.
+
+    A refresh or a second click of "Generate new codes" carries the token of a set already replaced:
+    it must not silently kill the codes just shown. On None the caller rolls back (rows may be deleted).
+    """
+    _lock_user(user)
+    if not _same(set_token(user), token):
+        return None
+    # SQLite: two readers may both have seen the old token; the delete (one writer at a time) tells.
+    deleted = db.session.execute(
+        delete(RecoveryCode).where(RecoveryCode.user_id == user.id)
+        .returning(RecoveryCode.id, RecoveryCode.code_hash)
+    ).all()
+    if not _same(_set_token(user, deleted), token):
+        return None
+    return _insert_set(user, at)
 
 
 def remaining(user: User) -> int:
@@ -100,7 +160,7 @@ class RecoveryMethod(Method):
     def verify(self, user: User, code: str, *, now: datetime) -> Verdict:
         code = canonical_recovery(code) or ""
         row = db.session.scalar(
-            select(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.selector == code[:SELECTOR])
+            select(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.selector == selector_of(code))
         ) if code else None
         # Security: exactly one Argon2 verification per attempt, whether or not a selector matched.
         if not passwords().verify(row.code_hash if row is not None else None, code) or row is None:

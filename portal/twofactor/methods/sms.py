@@ -24,8 +24,14 @@ def confirmed_phone(user: User) -> SmsFactor | None:
 
 
 def countdown(factor: SmsFactor, now: datetime) -> dict[str, object]:
-    """What a code page shows about a phone: its masked number, whether a code is out, the wait to resend."""
+    """What a code page shows about a phone: its masked number, whether a code is out, the wait to resend.
+
+    The wait is the later of the resend cooldown and the caps, so the countdown says what a press would get.
+    """
     until = delivery.cooldown_until(factor, now)
+    capped = delivery.check_caps(factor, now)
+    if capped is not None and (until is None or capped.retry_at > until):
+        until = capped.retry_at
     ttl = timedelta(seconds=current_app.config["SMS_CODE_TTL"])
     sent = factor.last_sent_at is not None and now - as_utc(factor.last_sent_at) < ttl
     return {"phone": mask(factor.phone), "code_sent": sent,

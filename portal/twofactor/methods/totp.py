@@ -73,14 +73,35 @@ def accept_step(factor: TotpFactor, step: int, at: datetime) -> bool:
     """Record step as used if it is later than the last one; False if another request got there first.
 
     Security: one conditional UPDATE, so two racing requests with the same code cannot both win,
-    on SQLite and PostgreSQL alike; a code at or before the last accepted step is a replay.
+    on SQLite and PostgreSQL alike; a code at or before the last accepted step is a replay, and so is
+    a code at the burned step (see burn_future_step).
     """
     result = db.session.execute(
         update(TotpFactor)
-        .where(TotpFactor.id == factor.id, or_(TotpFactor.last_step.is_(None), TotpFactor.last_step < step))
+        .where(TotpFactor.id == factor.id, or_(TotpFactor.last_step.is_(None), TotpFactor.last_step < step),
+               or_(TotpFactor.burned_step.is_(None), TotpFactor.burned_step != step))
         .values(last_step=step, last_used_at=at)
     )
     return result.rowcount == 1
+
+
+def future_skew_step(verdict: Verdict, at: datetime) -> int | None:
+    """The step a CLOCK_SKEW verdict matched, if it lies ahead of at; None for any other verdict."""
+    if verdict.reason is not Reason.CLOCK_SKEW or verdict.skew_seconds is None or verdict.skew_seconds <= 0:
+        return None
+    return step_of(at) + verdict.skew_seconds // PERIOD
+
+
+def burn_future_step(factor: TotpFactor, verdict: Verdict, at: datetime) -> None:
+    """Remember the future step a refused code was reported for, so that code is refused when its time comes.
+
+    Security: "about 90 seconds ahead" tells whoever sent the code that it will be valid in 90 seconds;
+    without this a guess that hits a future step (up to the drift limit) becomes a working code later.
+    A past step needs nothing: the window never reaches back to it. The caller commits (also on failure).
+    """
+    step = future_skew_step(verdict, at)
+    if step is not None:
+        db.session.execute(update(TotpFactor).where(TotpFactor.id == factor.id).values(burned_step=step))
 
 
 def check_code(secret: str, code: str, at: datetime, drift_limit: int) -> tuple[int | None, Verdict]:
@@ -114,7 +135,8 @@ class TotpMethod(Method):
             return Verdict(ok=False, reason=Reason.INVALID)
         step, verdict = check_code(secret_box().open(factor.secret_encrypted), code, now, self.drift_limit)
         if step is None:
+            burn_future_step(factor, verdict, now)
             return verdict
-        if factor.last_step is not None and step <= factor.last_step:
+        if step == factor.burned_step or (factor.last_step is not None and step <= factor.last_step):
             return Verdict(ok=False, reason=Reason.REPLAYED)
         return OK if accept_step(factor, step, now) else Verdict(ok=False, reason=Reason.REPLAYED)

@@ -1,0 +1,135 @@
+"""The caps on texts: 5 per 10 minutes per number and per account, 10 per day per account, and per IP."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.sms_helpers import (
+    NEW_PHONE,
+    NEW_TYPED,
+    PHONE,
+    PROVIDERS,
+    add_phone,
+    countdown,
+    enter_code,
+    give_phone,
+    pending,
+    resend_enrollment,
+    send_code,
+    sms_state,
+)
+
+ADA, BEA = "ada@example.com", "bea@example.com"
+
+
+@pytest.fixture(params=PROVIDERS)
+def sms_provider(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def ip_limit() -> str:
+    """RATELIMIT_SMS: out of the way, except where a test sets it."""
+    return "1000 per hour"
+
+
+@pytest.fixture
+def settings(sms_settings, ip_limit):
+    return {**sms_settings, "RATELIMIT_SMS": ip_limit}
+
+
+@pytest.fixture(autouse=True)
+def twilio_on_our_clock(twilio, clock):
+    twilio.clock = clock  # Verify's own 10-minute verifications follow the test's time too
+
+
+def sent(browser) -> None:
+    response = send_code(browser)
+    assert response.status_code == 303, response.status_code
+
+
+def capped(response, seconds: int) -> None:
+    """A 429 for a cap: Retry-After, the message and the countdown all give the same wait."""
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == str(seconds)
+    minutes = (seconds + 59) // 60
+    assert (f"Too many codes were sent recently. You can request a new code in {minutes} "
+            f"minute{'s' if minutes != 1 else ''}.") in response.text
+    assert countdown(response.text) == seconds
+
+
+def test_five_texts_per_ten_minutes_per_number_across_accounts(app, make_user, clock, sms_inbox):
+    for email in (ADA, BEA):  # one family phone on two accounts
+        give_phone(app, make_user(email), PHONE, clock)
+    ada, bea = pending(app, ADA), pending(app, BEA)
+    for browser in (ada, ada, ada, bea, bea):  # at 0, 60 … 240 s
+        sent(browser)
+        clock.advance(60)
+    capped(send_code(ada), 300)
+    capped(send_code(bea), 300)
+    assert sms_inbox.count(PHONE) == 5
+    assert sms_state(app).sends == 5
+    clock.advance(300)  # the first text leaves the window (and the pending sign-ins end: sign in again)
+    ada, bea = pending(app, ADA), pending(app, BEA)
+    sent(ada)
+    capped(send_code(bea), 60)  # the window slides: the second text leaves it a minute later
+    assert sms_inbox.count(PHONE) == 6
+    assert sms_state(app).sends == 6
+
+
+def test_five_texts_per_ten_minutes_per_account_across_numbers(app, make_user, clock, sms_inbox):
+    give_phone(app, make_user(ADA), PHONE, clock)
+    account = pending(app, ADA)
+    sent(account)  # 1 (0 s)
+    assert enter_code(account, sms_inbox.last_code(PHONE)).headers["Location"] == "/account"
+    assert add_phone(account, NEW_TYPED).status_code == 302  # 2: to the new number
+    clock.advance(60)
+    assert resend_enrollment(account).status_code == 302  # 3
+    other = pending(app, ADA)
+    sent(other)  # 4
+    clock.advance(60)
+    sent(other)  # 5 (120 s)
+    clock.advance(60)
+    capped(send_code(other), 420)
+    capped(resend_enrollment(account), 420)
+    assert (sms_inbox.count(PHONE), sms_inbox.count(NEW_PHONE)) == (3, 2)
+    assert sms_state(app).sends == 5
+    clock.advance(420)
+    sent(other)
+
+
+def test_ten_texts_per_day_per_account(app, make_user, clock, sms_inbox):
+    give_phone(app, make_user(ADA), PHONE, clock)
+    start = clock()
+    for n in range(10):
+        if n == 5:
+            clock.advance(600)  # past the 10-minute cap
+        clock.advance(60)
+        sent(pending(app, ADA))  # a new sign-in each time: a pending one lasts 10 minutes
+    clock.advance(600)
+    wait = int((start.timestamp() + 60 + 86_400) - clock().timestamp())
+    capped(send_code(pending(app, ADA)), wait)
+    assert sms_inbox.count(PHONE) == 10
+    assert sms_state(app).sends == 10
+    clock.advance(wait)
+    sent(pending(app, ADA))
+    assert sms_inbox.count(PHONE) == 11
+
+
+@pytest.mark.parametrize("sms_provider", ["twilio_verify"])
+@pytest.mark.parametrize("ip_limit", ["3 per hour"])
+def test_texts_per_ip_address_are_capped(app, make_user, clock, sms_inbox, twilio):
+    emails = [f"user{n}@example.com" for n in range(4)]
+    for n, email in enumerate(emails):
+        give_phone(app, make_user(email), f"+86138{n:08d}", clock)
+    browsers = [pending(app, email) for email in emails]
+    for browser in browsers[:3]:
+        sent(browser)
+    refused = send_code(browsers[3])
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) > 0
+    assert "Too many attempts in a short time. Wait a moment, then try again." in refused.text
+    assert sms_inbox.count() == 3
+    assert len(twilio.requests) == 3
+    assert sms_state(app).sends == 3
+    assert pending(app, emails[3]).get("/2fa/verify?method=sms").status_code == 200  # only sending is capped
