@@ -54,6 +54,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.before_request(_refuse_repeated_fields)
 
     from portal.account.routes import bp as account_bp
+    from portal.admin.routes import bp as admin_bp
     from portal.auth.routes import bp as auth_bp
     from portal.twofactor import methods
     from portal.twofactor.methods.recovery import RecoveryMethod
@@ -72,6 +73,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(recovery_bp)
     app.register_blueprint(sms_bp)
     app.register_blueprint(sms_signin_bp)
+    app.register_blueprint(admin_bp)
     sms.init_app(app)
     if app.config["SMS_PROVIDER"] == "console":
         from portal.sms.dev_outbox import bp as dev_outbox_bp

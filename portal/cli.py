@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+import os
 from datetime import timedelta
 
 import click
@@ -9,6 +11,15 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import delete, select
 
+from portal.admin.operations import (
+    IDENTITY_CHECKS,
+    NOTES_MIN,
+    Actor,
+    IdentityCheck,
+    Outcome,
+    disable_two_factor,
+    identity_problem,
+)
 from portal.auth import throttle
 from portal.auth.passwords import canonical_email, password_problems
 from portal.clock import now
@@ -45,6 +56,38 @@ def create_admin(email: str, password: str | None) -> None:
                         created_at=now()))
     db.session.commit()
     click.echo(f"Created admin {canonical}.")
+
+
+@portal_cli.command("disable-2fa")
+@click.argument("email")
+@click.option("--identity-check", required=True, type=click.Choice(sorted(IDENTITY_CHECKS)),
+              help="How the person's identity was checked.")
+@click.option("--case-reference", required=True, help="The support case this belongs to.")
+@click.option("--notes", required=True, help=f"What was checked and why (at least {NOTES_MIN} characters).")
+def disable_2fa(email: str, identity_check: str, case_reference: str, notes: str) -> None:
+    """Break glass: remove every second factor and recovery code of EMAIL and sign it out (audited)."""
+    identity = IdentityCheck(identity_check, case_reference.strip(), notes.strip())
+    problem = identity_problem(identity)
+    if problem is not None:
+        raise click.BadParameter(problem)
+    canonical = canonical_email(email)
+    target = db.session.scalar(select(User).where(User.email == canonical)) if canonical else None
+    if target is None:
+        raise click.ClickException(f"No account has the email address {email!r}.")
+    outcome = disable_two_factor(target, identity, Actor(user=None, ip=None, os_user=_os_user()))
+    if outcome is not Outcome.DONE:
+        db.session.rollback()
+        raise click.ClickException(f"{target.email} has no second factor or recovery codes: nothing was changed.")
+    db.session.commit()
+    click.echo(f"Two-step verification of {target.email} is off; its sessions are signed out. "
+               f"Recorded in the audit log under case {identity.case_reference}.")
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers) and no LOGNAME/USER
+        return f"uid {os.getuid()}"
 
 
 @portal_cli.command("prune")

@@ -25,6 +25,7 @@ class User(UserMixin, db.Model):
     # Second-factor attempts across every method and pending sign-in (SECURITY.md "Limits").
     factor_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     factor_retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # after every factor
     sessions: Mapped[list[UserSession]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
     )
@@ -47,6 +48,8 @@ class UserSession(db.Model):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     password_confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When this browser last proved a second factor (sign-in, or an admin's confirmation before an action).
+    factor_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     remember: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     failed_codes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     ip: Mapped[str] = mapped_column(String(64))
@@ -109,8 +112,8 @@ class AuditEvent(db.Model):
 class RecoveryCode(db.Model):
     """One recovery code: only an Argon2id hash of it, plus a short non-secret selector.
 
-    The selector (the code's first 4 characters, unique within a set) picks the one row to verify,
-    so redeeming costs one Argon2 verification however many codes are left.
+    The selector (4 hex characters of a keyed hash of the code, unique within a set) picks the one row
+    to verify, so redeeming costs one Argon2 verification however many codes are left.
     """
 
     __tablename__ = "recovery_codes"

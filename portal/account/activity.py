@@ -19,6 +19,7 @@ LABELS = {
     "sms.enrolled": _l("Phone added for text message codes"),
     "sms.changed": _l("Phone number for text message codes changed"),
     "sms.removed": _l("Phone for text message codes removed"),
+    "admin.two_factor_disabled": _l("Two-step verification turned off by support"),
 }
 
 

@@ -150,12 +150,14 @@ def complete(row: UserSession) -> UserSession:
     at = now()
     new = _new_row(row.user, ACTIVE, remember=row.remember, at=at)
     new.password_confirmed_at = row.password_confirmed_at
+    new.factor_confirmed_at = at
     _activate(new)
     return new
 
 
 def _activate(row: UserSession) -> None:
     # Security: a remembered (persistent) cookie is issued only here, after every factor.
+    row.user.last_sign_in_at = row.created_at
     session.permanent = row.remember
     login_user(row.user, remember=False)
 
@@ -179,6 +181,19 @@ def record_failed_code(row: UserSession) -> bool:
 
 def confirm_password(row: UserSession) -> None:
     row.password_confirmed_at = now()
+
+
+def confirm_factor(row: UserSession) -> None:
+    """The password and a second factor were just proved again in this browser (an admin's confirmation)."""
+    row.password_confirmed_at = row.factor_confirmed_at = now()
+
+
+def is_fresh_with_factor(row: UserSession | None) -> bool:
+    """True if both the password and a second factor were proved within FRESH_AUTH_SECONDS."""
+    if row is None or row.factor_confirmed_at is None or not is_fresh(row):
+        return False
+    age = now() - as_utc(row.factor_confirmed_at)
+    return age <= timedelta(seconds=current_app.config["FRESH_AUTH_SECONDS"])
 
 
 def is_fresh(row: UserSession | None) -> bool:

@@ -52,7 +52,7 @@ def _show(codes: list[str], user: User, *, first: bool) -> str:
                             count=len(codes))
     return render_template("twofactor/recovery_codes_show.html", codes=[shown(code) for code in codes],
                            first=_first_notice(user) if first else None, form=PostForm(),
-                           filename="recovery-codes.txt")
+                           filename="recovery-codes.txt", made=now())
 
 
 def show_new_set(user: User, *, first: bool) -> str:

@@ -53,7 +53,8 @@
     if (action === "print") { window.print(); return; }
     if (action === "download") {
       var heading = button.getAttribute("data-heading") || "";
-      var text = heading + "\n\n" + codes().join("\n") + "\n";
+      var intro = button.getAttribute("data-intro") || "";
+      var text = heading + "\n" + intro + "\n\n" + codes().join("\n") + "\n";
       var link = document.createElement("a");
       link.href = URL.createObjectURL(new Blob([text], { type: "text/plain;charset=utf-8" }));
       link.download = button.getAttribute("data-filename") || "recovery-codes.txt";

@@ -91,8 +91,9 @@ def to_recovery_page(page: Page, base: str) -> None:
 def generate_new_codes(page: Page, base: str) -> str:
     """From the recovery codes page, "Generate new codes"; fill the password prompt if it comes.
 
-    A stale password confirmation sends the POST to /reauth?next=/account (a POST cannot be replayed),
-    so after confirming the user starts again from the recovery codes page. Returns the path taken.
+    A stale password confirmation sends the POST to /reauth?next=/account/2fa/recovery-codes (a POST
+    cannot be replayed), so after confirming the user is back on that page and presses again.
+    Returns the path taken.
     """
     page.get_by_role("button", name="Generate new codes", exact=True).click()
     codes_heading = heading(page, "Save your recovery codes")
@@ -100,10 +101,10 @@ def generate_new_codes(page: Page, base: str) -> str:
     expect(codes_heading.or_(reauth_heading)).to_be_visible()
     if codes_heading.is_visible():
         return "direct"
-    expect(page).to_have_url(re.compile(re.escape(f"{base}/reauth?next=") + r"(/|%2F)account$"))
+    expect(page).to_have_url(re.compile(re.escape(f"{base}/reauth?next=") + r"(/|%2F)account(/|%2F)2fa(/|%2F)"
+                                        r"recovery-codes$"))
     confirm_password(page)
-    expect_signed_in(page, base)
-    page.goto(f"{base}/account/2fa/recovery-codes")
+    expect(page).to_have_url(f"{base}/account/2fa/recovery-codes")
     page.get_by_role("button", name="Generate new codes", exact=True).click()
     expect(codes_heading).to_be_visible()
     return "reauth"
@@ -137,7 +138,12 @@ def test_lose_the_phone_and_sign_in_with_a_recovery_code(
     saved = tmp_path / download.suggested_filename
     download.save_as(saved)
     text = saved.read_text(encoding="utf-8")
-    assert text == "\n".join([FILE_HEADING, "", *codes]) + "\n", text
+    # Under the heading, one line says what the codes are for, where and when they were made.
+    lines = text.split("\n")
+    assert lines[0] == FILE_HEADING, text
+    assert re.fullmatch(r"Each code signs you in once at http://127\.0\.0\.1:\d+/ if you lose your phone\. "
+                        r"Made .+ UTC\.", lines[1]), text
+    assert "\n".join(lines[2:]) == "\n".join(["", *codes]) + "\n", text
 
     # 3. "Continue" without ticking "I have saved these codes" goes nowhere: the box is required.
     saved_box = page.get_by_label("I have saved these codes", exact=True)

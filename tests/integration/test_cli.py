@@ -109,3 +109,64 @@ def test_rotate_keys_names_a_row_no_key_opens_and_changes_nothing(app, make_user
     assert readable != foreign
     assert "Nothing was re-encrypted" in result.output
     assert factor_rows(app) == before  # all or nothing: the readable row was not rotated either
+
+
+DISABLE = ("--identity-check", "call_back", "--case-reference", "CASE-4711",
+           "--notes", "Called back the number on file; the caller knew the last sign-in date.")
+
+
+def test_disable_2fa_removes_every_factor_signs_out_and_audits(app, enrollment, signed_in, email, clock):
+    from portal.models import AuditEvent, RecoveryCode, UserSession
+
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == email))
+        user.factor_failures = 7
+        db.session.commit()
+    result = run(app, "disable-2fa", email.upper(), *DISABLE)
+    assert result.exit_code == 0, result.output
+    assert "CASE-4711" in result.output
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == email))
+        assert db.session.scalars(select(TotpFactor).where(TotpFactor.user_id == user.id)).all() == []
+        assert db.session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == user.id)).all() == []
+        assert db.session.scalars(select(UserSession).where(UserSession.user_id == user.id)).all() == []
+        assert user.factor_failures == 0
+        row = db.session.scalar(select(AuditEvent).where(AuditEvent.event == "admin.two_factor_disabled"))
+        assert row.subject_id == user.id and row.actor_id is None
+        assert row.details["via"] == "cli" and row.details["os_user"]
+        assert row.details["identity_check"] == "call_back" and row.details["case_reference"] == "CASE-4711"
+        assert row.details["removed"] == {"totp": 1, "sms": 0, "recovery_codes": 10}
+    # The copied cookie of the signed-in browser no longer works; the password alone signs in now.
+    assert signed_in.get("/account").status_code == 302
+    fresh = app.test_client()
+    response = login(fresh, email)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/account")
+
+
+def test_disable_2fa_twice_says_nothing_to_do_and_writes_one_row(app, enrollment, email):
+    from portal.models import AuditEvent
+
+    assert run(app, "disable-2fa", email, *DISABLE).exit_code == 0
+    again = run(app, "disable-2fa", email, *DISABLE)
+    assert again.exit_code == 1
+    assert "nothing was changed" in again.output
+    with app.app_context():
+        rows = db.session.scalars(select(AuditEvent).where(AuditEvent.event == "admin.two_factor_disabled")).all()
+        assert len(rows) == 1
+
+
+def test_disable_2fa_refuses_bad_input_and_changes_nothing(app, enrollment, email):
+    short = run(app, "disable-2fa", email, "--identity-check", "video_call", "--case-reference", "C-1",
+                "--notes", "too short")
+    assert short.exit_code == 2 and "at least 20 characters" in short.output
+    bad_check = run(app, "disable-2fa", email, "--identity-check", "a-hunch", "--case-reference", "C-1",
+                    "--notes", "x" * 30)
+    assert bad_check.exit_code == 2 and "a-hunch" in bad_check.output
+    no_ref = run(app, "disable-2fa", email, "--identity-check", "in_person", "--case-reference", "  ",
+                 "--notes", "Met in the office, checked the staff card.")
+    assert no_ref.exit_code == 2 and "case reference" in no_ref.output
+    unknown = run(app, "disable-2fa", "nobody@example.com", *DISABLE)
+    assert unknown.exit_code == 1 and "No account" in unknown.output
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == email))
+        assert db.session.scalar(select(TotpFactor).where(TotpFactor.user_id == user.id)) is not None

@@ -206,6 +206,18 @@ def test_wrong_recovery_codes_share_the_budget_with_the_app(app, enrollment, clo
     blocked = redeem(second, enrollment.recovery_codes[0])
     assert blocked.status_code == 429
     assert blocked.headers["Retry-After"] == "1"
+    # The code was not checked and is still live: it must not be written back into the page.
+    assert enrollment.recovery_codes[0] not in blocked.text
+
+
+def test_a_locked_page_does_not_echo_the_code(app, signed_in, enrollment, clock):
+    with app.app_context():
+        db.session.execute(update(User).values(factor_failures=app.config["SECOND_FACTOR_LOCK_AT"]))
+        db.session.commit()
+    page = signed_in.get("/account/2fa/totp")  # the manage page keeps its form when codes are locked
+    locked = signed_in.post("/account/2fa/totp/remove", data={"csrf_token": csrf_token(page), "code": "135790"})
+    assert locked.status_code == 403
+    assert 'name="code"' in locked.text and "135790" not in locked.text
 
 
 def test_a_recovery_code_opens_a_locked_account(app, enrollment, clock):
@@ -274,8 +286,10 @@ def test_regenerating_needs_post_and_a_fresh_password_and_kills_the_old_set(app,
     stale = signed_in.post("/account/2fa/recovery-codes", data={"csrf_token": csrf_token(page),
                                                                 "replaces": replaces_token(page.text)})
     assert stale.status_code == 302
-    assert stale.headers["Location"].startswith("/reauth")
-    assert submit(signed_in, "/reauth", {"password": GOOD_PASSWORD}).status_code == 302
+    # After the password the user comes back to this page (it answers a GET), not to /account.
+    assert stale.headers["Location"] == "/reauth?next=/account/2fa/recovery-codes"
+    back = submit(signed_in, "/reauth?next=/account/2fa/recovery-codes", {"password": GOOD_PASSWORD})
+    assert back.status_code == 302 and back.headers["Location"] == "/account/2fa/recovery-codes"
     fresh = signed_in.post("/account/2fa/recovery-codes", data={"csrf_token": csrf_token(page),
                                                                 "replaces": replaces_token(page.text)})
     assert fresh.status_code == 200

@@ -1,9 +1,5 @@
 """Recovery codes in Simplified Chinese (Accept-Language: zh-CN): the sign-in page, the codes shown once,
 the recovery codes page and the notices after signing in. Visible text is Chinese, with no English left.
-
-PENDING_ZH holds the translations of the strings this change adds, until the lead merges them into
-portal/translations (tests/unit/test_translations.py fails until then). The fixture adds an entry to the
-loaded catalogue only where the catalogue has none, so once merged the real catalogue is what is tested.
 """
 
 from __future__ import annotations
@@ -12,7 +8,6 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from flask_babel import get_translations
 
 from tests.integration.test_recovery import CODES_PAGE, EMAIL, casual, flashes, pending, redeem, replaces_token
 from tests.integration.totp_helpers import recovery_codes_on, send_totp
@@ -21,18 +16,6 @@ from tests.support import csrf_token
 
 ZH = "zh-CN,zh;q=0.9,en;q=0.5"
 
-PENDING_ZH: dict[str, str | list[str]] = {
-    "The codes are selected: press Ctrl+C (⌘C on a Mac) to copy them.":
-        "已选中恢复码：请按 Ctrl+C（Mac 上按 ⌘C）复制。",
-    "New codes were already generated and shown once, so no other set was made. If you did not save them, generate "
-    "new codes again.": "新的恢复码已生成并显示过一次，因此没有再生成另一组。如果您没有保存，请重新生成新的恢复码。",
-    "set up your authenticator app again": "重新设置身份验证器应用",
-    "change the phone number for text messages": "更改接收短信的手机号码",
-    "If you lost your phone, %(totp)s and %(sms)s.": "如果手机丢失，请%(totp)s，并%(sms)s。",
-    "If you lost your phone, %(link)s.": "如果手机丢失，请%(link)s。",
-    "No recovery codes are left.": "已没有剩余的恢复码。",
-    "Only %(num)d recovery code is left.": ["仅剩 %(num)d 个恢复码。"],
-}
 # Text that is not English prose: recovery codes, the sample code, an address, the issuer, key names.
 NOT_PROSE = re.compile(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}|[\w.+-]+@[\w.-]+|2FA Portal|UTC|Ctrl\+C|⌘C|Mac|\.txt")
 SHOWN_ATTRIBUTES = {"data-done", "data-selected", "aria-label", "placeholder", "title", "alt"}
@@ -41,15 +24,6 @@ SHOWN_ATTRIBUTES = {"data-done", "data-selected", "aria-label", "placeholder", "
 @pytest.fixture
 def email() -> str:
     return EMAIL
-
-
-@pytest.fixture(autouse=True)
-def pending_translations(app):
-    with app.test_request_context(headers={"Accept-Language": ZH}):
-        catalogue = get_translations()._catalog
-        for msgid, text in PENDING_ZH.items():
-            key = (msgid, 0) if isinstance(text, list) else msgid
-            catalogue.setdefault(key, text[0] if isinstance(text, list) else text)
 
 
 @pytest.fixture

@@ -155,6 +155,8 @@ def test_the_canonical_form_is_a_fixed_point() -> None:
     "ABCD-EFGH-JKM\u0301",  # a combining accent is not a character of the code
     "ABCD-EFGH-JKMN\x00",
     "ABCD-EFGH-JKM٣",  # Arabic-Indic digit three
+    "ßßßßßß",  # upper-cases to SSSSSSSSSSSS: 12 alphabet characters, yet not a code anyone was shown
+    "ıııı-ıııı-ıııı",  # dotless i upper-cases to I, which Crockford reads as 1
     "123456",
 ])
 def test_anything_else_is_refused(raw: str) -> None:

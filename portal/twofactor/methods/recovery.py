@@ -47,7 +47,10 @@ def shown(code: str) -> str:
 
 def canonical_recovery(raw: str) -> str | None:
     """Upper-case, without separators, confusables mapped; None unless 12 alphabet characters."""
-    text = unicodedata.normalize("NFKC", raw).translate(SEPARATORS).upper().translate(CONFUSABLES)
+    text = unicodedata.normalize("NFKC", raw).translate(SEPARATORS)
+    if not text.isascii():  # before upper(): "ß" would become "SS", a dotless "ı" an "I"
+        return None
+    text = text.upper().translate(CONFUSABLES)
     if len(text) == LENGTH and all(ch in ALPHABET for ch in text):
         return text
     return None

@@ -1,0 +1,37 @@
+"""Forms of the admin area. Field names are public (ARCHITECTURE.md "Public URLs")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length
+
+from portal.admin.operations import IDENTITY_CHECKS, NOTES_MAX, REFERENCE_MAX
+from portal.auth.forms import MAX_EMAIL, MAX_PASSWORD_INPUT
+
+
+class ConfirmForm(FlaskForm):
+    """The password and a current second-factor code, before an admin action."""
+
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password.")),
+                                                         Length(max=MAX_PASSWORD_INPUT)])
+    code = StringField(_l("Code"), validators=[DataRequired(_l("Enter the code.")), Length(max=64)])
+
+
+class DisableForm(FlaskForm):
+    identity_check = SelectField(_l("How did you check the person's identity?"), validate_choice=False)
+    # Lengths are checked by operations.identity_problem (shared with the CLI); these caps only stop floods.
+    case_reference = StringField(_l("Case reference"), validators=[Length(max=REFERENCE_MAX * 4)])
+    notes = TextAreaField(_l("Notes"), validators=[Length(max=NOTES_MAX * 4)])
+    confirm_email = StringField(_l("Type the user's email address to confirm"),
+                                validators=[Length(max=MAX_EMAIL)])
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.identity_check.choices = [SelectChoice("", _("Choose…")),
+                                       *(SelectChoice(key, str(label)) for key, label in IDENTITY_CHECKS.items())]

@@ -1,0 +1,212 @@
+"""/admin: find users, disable their 2FA after a recorded identity check, read the audit log.
+
+Security: every view is behind _guard (admins only, with a second factor of their own); every POST but
+the confirmation itself needs the password and a second factor proved within FRESH_AUTH_SECONDS.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from portal.account import activity
+from portal.admin import queries
+from portal.admin.forms import ConfirmForm, DisableForm
+from portal.admin.operations import (
+    Actor,
+    IdentityCheck,
+    Outcome,
+    disable_two_factor,
+    has_two_factor,
+    identity_problem,
+)
+from portal.auth import flow, throttle
+from portal.clock import now
+from portal.crypto import passwords
+from portal.extensions import db, login_manager
+from portal.models import AuditEvent, User
+from portal.responses import locked_response, wait_response
+from portal.security import client_ip, safe_next
+from portal.twofactor import attempts, methods
+from portal.twofactor.messages import verdict_message
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+Page = Response | str | tuple[str, int] | tuple[str, int, dict[str, str]]
+CONFIRM_ENDPOINTS = frozenset({"admin.confirm"})
+
+
+@bp.before_request
+def _guard() -> Response | None:
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()  # type: ignore[no-any-return]
+    if not current_user.is_admin:
+        abort(403)
+    if not methods.primary(current_user):
+        flash(_("Set up two-step verification for your own account before you use the admin pages."), "warning")
+        return redirect(url_for("account.overview"))
+    if request.method == "POST" and request.endpoint not in CONFIRM_ENDPOINTS \
+            and not flow.is_fresh_with_factor(flow.current_row()):
+        # Security: a stolen admin session (or one left open) cannot act without the password and a code.
+        return redirect(url_for("admin.confirm", next=request.path))
+    return None
+
+
+@bp.route("")
+def index() -> Response:
+    return redirect(url_for("admin.users"))
+
+
+def _arg(name: str, longest: int) -> str:
+    """A query parameter as searchable text: control characters (NUL breaks PostgreSQL) dropped, capped."""
+    return flow.printable(request.args.get(name, ""))[:longest]
+
+
+def _page_number() -> int:
+    raw = request.args.get("page", "1")
+    return int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) <= 100_000 else 1
+
+
+@bp.route("/users")
+def users() -> str:
+    q = _arg("q", 320)
+    page = _page_number()
+    found, more = queries.search_users(q, page)
+    return render_template("admin/users.html", q=q, users=found, page=page, more=more,
+                           summaries=queries.summaries(found), lock_at=current_app.config["SECOND_FACTOR_LOCK_AT"])
+
+
+def _target(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.route("/users/<int:user_id>")
+def user(user_id: int) -> str:
+    target = _target(user_id)
+    return render_template("admin/user.html", target=target, summary=queries.summaries([target])[target.id],
+                           events=activity.recent(target, limit=20), has_two_factor=has_two_factor(target),
+                           lock_at=current_app.config["SECOND_FACTOR_LOCK_AT"])
+
+
+@bp.route("/users/<int:user_id>/disable-2fa", methods=["GET", "POST"])
+def disable(user_id: int) -> Page:
+    target = _target(user_id)
+    form = DisableForm()
+    page = {"target": target, "form": form, "own": target.id == current_user.id,
+            "has_two_factor": has_two_factor(target)}
+    if page["own"]:
+        # Security: nobody turns off their own second factor through the support process.
+        return render_template("admin/disable.html", error=_("You cannot use the admin pages on your own account."),
+                               **page), 403
+    if not form.validate_on_submit():
+        return render_template("admin/disable.html", **page), 400 if form.is_submitted() else 200
+    identity = IdentityCheck(form.identity_check.data or "", (form.case_reference.data or "").strip(),
+                             (form.notes.data or "").strip())
+    problem = identity_problem(identity)
+    if problem is None and (form.confirm_email.data or "").strip().lower() != target.email:
+        problem = _("The email address you typed is not this user's.")
+    if problem is not None:
+        return render_template("admin/disable.html", error=problem, **page), 400
+    outcome = disable_two_factor(target, identity, Actor(user=current_user, ip=client_ip()))
+    if outcome is not Outcome.DONE:
+        db.session.rollback()
+        flash(_("Two-step verification of %(email)s is already off: nothing was changed.", email=target.email),
+              "info")
+        return redirect(url_for("admin.user", user_id=target.id))
+    db.session.commit()
+    flash(_("Two-step verification of %(email)s is off and all of its sessions are signed out. It is recorded "
+            "under case %(case)s.", email=target.email, case=identity.case_reference), "success")
+    return redirect(url_for("admin.user", user_id=target.id))
+
+
+def _date(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+def _audit_filter() -> queries.AuditFilter:
+    return queries.AuditFilter(user=_arg("user", 320), event=_arg("event", 64),
+                               since=_date("since"), until=_date("until"))
+
+
+@bp.route("/audit")
+def audit() -> str:
+    f = _audit_filter()
+    page = _page_number()
+    stmt = queries.audit_query(f)
+    rows = [] if stmt is None else list(db.session.scalars(
+        stmt.offset((page - 1) * queries.PAGE_SIZE).limit(queries.PAGE_SIZE + 1)))
+    shown = rows[:queries.PAGE_SIZE]
+    emails = queries.emails_of({r.actor_id for r in shown} | {r.subject_id for r in shown})
+    return render_template("admin/audit.html", f=f, rows=shown, more=len(rows) > queries.PAGE_SIZE, page=page,
+                           emails=emails, labels=activity.LABELS, unknown_user=stmt is None)
+
+
+def _csv_cell(value: object) -> str:
+    """Security: a cell a spreadsheet would run as a formula (=, +, -, @) is prefixed with an apostrophe."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@bp.route("/audit.csv")
+def audit_csv() -> Response:
+    stmt = queries.audit_query(_audit_filter())
+    rows: list[AuditEvent] = [] if stmt is None else list(db.session.scalars(stmt.limit(100_000)))
+    emails = queries.emails_of({r.actor_id for r in rows} | {r.subject_id for r in rows})
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["id", "at_utc", "event", "actor", "subject", "ip", "details"])
+    for r in rows:
+        writer.writerow([_csv_cell(v) for v in (
+            r.id, r.at.isoformat(), r.event, emails.get(r.actor_id or 0, ""), emails.get(r.subject_id or 0, ""),
+            r.ip, json.dumps(r.details, ensure_ascii=False, sort_keys=True, default=str))])
+    return Response(out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=audit.csv"})
+
+
+@bp.route("/confirm", methods=["GET", "POST"])
+def confirm() -> Page:
+    """The password and a current code from the admin's authenticator app, before an admin action."""
+    next_url = safe_next(request.args.get("next"), default=url_for("admin.users"))
+    method = methods.get("totp")
+    form = ConfirmForm()
+    page = {"form": form, "next_url": next_url, "has_totp": method is not None and method.is_enrolled(current_user)}
+    if not page["has_totp"] or method is None:
+        return render_template("admin/confirm.html", error=_("Admin actions are confirmed with a code from an "
+                                                             "authenticator app. Set one up first."), **page), 403
+    if not form.validate_on_submit():
+        return render_template("admin/confirm.html", **page), 400 if form.is_submitted() else 200
+    at = now()
+    until = throttle.admit(current_user.email, at)
+    refusal = attempts.admit(current_user, at)
+    db.session.commit()
+    if refusal is not None and refusal.locked:
+        return locked_response("admin/confirm.html", **page)
+    wait_until = max([t for t in (until, refusal.retry_at if refusal else None) if t is not None], default=None)
+    if wait_until is not None:
+        return wait_response("admin/confirm.html", wait_until, **page)
+    password_ok = passwords().verify(current_user.password_hash, form.password.data or "")
+    code = method.canonical(form.code.data or "")
+    verdict = method.verify(current_user, code, now=at) if code is not None and password_ok else None
+    if verdict is None or not verdict.ok:
+        db.session.commit()
+        form.code.data = ""
+        error = verdict_message(verdict, "totp") if verdict is not None else _(
+            "The password or the code is not correct.")
+        return render_template("admin/confirm.html", error=error, **page), 400
+    throttle.reset(current_user.email)
+    attempts.reset(current_user)
+    flow.confirm_factor(flow.current_row())
+    db.session.commit()
+    return redirect(next_url)
