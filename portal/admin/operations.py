@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 
 from portal import audit
 from portal.auth import flow
@@ -27,6 +27,8 @@ IDENTITY_CHECKS = {
     "in_person": _l("In person"),
     "other": _l("Other"),
 }
+# What disabling 2FA removes, by the name the audit row gives it.
+FACTOR_TABLES = (("totp", TotpFactor), ("sms", SmsFactor), ("recovery_codes", RecoveryCode))
 NOTES_MIN = 20
 NOTES_MAX = 2000
 REFERENCE_MAX = 100
@@ -76,8 +78,8 @@ def identity_problem(identity: IdentityCheck) -> str | None:
 def has_two_factor(user: User) -> bool:
     """Anything disable_two_factor would remove: a factor (pending or confirmed) or recovery codes."""
     return any(
-        db.session.scalar(select(func.count()).select_from(model).where(model.user_id == user.id))
-        for model in (TotpFactor, SmsFactor, RecoveryCode)
+        db.session.scalar(select(model.id).where(model.user_id == user.id).limit(1)) is not None
+        for _, model in FACTOR_TABLES
     )
 
 
@@ -95,7 +97,7 @@ def disable_two_factor(target: User, identity: IdentityCheck, actor: Actor, *,
     db.session.execute(update(User).where(User.id == target.id).values(factor_failures=0, factor_retry_at=None))
     removed = {
         name: db.session.execute(delete(model).where(model.user_id == target.id)).rowcount or 0
-        for name, model in (("totp", TotpFactor), ("sms", SmsFactor), ("recovery_codes", RecoveryCode))
+        for name, model in FACTOR_TABLES
     }
     if not any(removed.values()):
         return Outcome.ALREADY

@@ -19,11 +19,10 @@ from portal.sms.base import Fault, Message, Purpose, SmsError
 from portal.twofactor.methods import Reason, Verdict
 from tests.support import FakeClock
 from tests.twilio_double import ScriptedFailure, TwilioDouble
-from tests.twilio_double.fixtures import PROVIDERS, TWILIO_PROVIDERS
+from tests.twilio_double.fixtures import LOCAL_PROVIDERS, PROVIDERS, TWILIO_PROVIDERS
 
 PHONE = "+8613800138000"
 OTHER_PHONE = "+8613900139000"
-LOCAL_PROVIDERS = ("twilio_messaging", "console")  # the codes we generate ourselves
 VERIFY_TTL = timedelta(minutes=10)  # Twilio Verify: a verification lives 10 minutes
 
 

@@ -22,9 +22,9 @@ from portal.twofactor import totp_enrollment
 from portal.twofactor.methods.recovery import generate_set
 from tests import otp
 from tests.support import FakeClock, csrf_token, login
-from tests.twilio_double.fixtures import PROVIDERS, TWILIO_PROVIDERS, Inbox
+from tests.twilio_double.fixtures import LOCAL_PROVIDERS, PROVIDERS, TWILIO_PROVIDERS, Inbox
 
-__all__ = ["PROVIDERS", "TWILIO_PROVIDERS", "Inbox"]
+__all__ = ["LOCAL_PROVIDERS", "PROVIDERS", "TWILIO_PROVIDERS", "Inbox"]
 
 PHONE, TYPED, MASKED = "+8613800138000", "138 0013 8000", "+86•••••8000"
 NEW_PHONE, NEW_TYPED, NEW_MASKED = "+8613900139000", "139 0013 9000", "+86•••••9000"

@@ -4,7 +4,9 @@ user's 2FA after a recorded identity check (also two admins at once), and the au
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
 from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
 
@@ -266,3 +268,23 @@ def test_the_user_is_told_at_the_next_sign_in_with_a_second_factor(app, make_use
     assert login(later, TARGET).status_code == 302
     assert send_totp(later, totp(secret_again, clock())).status_code == 302
     assert "Two-step verification turned off by support" in later.get("/account").text
+
+
+def test_the_audit_log_pages_keep_the_filters(app, make_user, clock, tmp_path, target):
+    from portal import audit
+
+    user, _ = target
+    browser, _ = enrolled_admin(app, make_user, clock, tmp_path)
+    with app.app_context():
+        subject = db.session.get(User, user.id)
+        for n in range(55):
+            audit.record("signin.second_factor", actor=subject, subject=subject, ip=f"192.0.2.{n}")
+        db.session.commit()
+    first = browser.get(f"/admin/audit?user={TARGET}&event=signin.")
+    assert first.text.count("<code>signin.second_factor</code>") == 50
+    # The "Next page" link itself keeps the filters: follow it as a browser would.
+    link = re.search(r'<a href="([^"]+)">Next page</a>', first.text)
+    assert link, first.text[-2000:]
+    second = browser.get(html.unescape(link.group(1)))
+    assert second.text.count("<code>signin.second_factor</code>") == 5
+    assert "Next page" not in second.text and "Previous page" in second.text

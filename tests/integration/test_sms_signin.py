@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from tests.integration.sms_helpers import (
+    LOCAL_PROVIDERS,
     MASKED,
     NEW_PHONE,
     PHONE,
@@ -26,7 +27,6 @@ from tests.integration.totp_helpers import send_totp
 from tests.support import csrf_token
 
 EMAIL = "li.na@example.com"
-LOCAL_PROVIDERS = ["twilio_messaging", "console"]  # the providers whose codes we generate and store
 
 
 @pytest.fixture(params=PROVIDERS)

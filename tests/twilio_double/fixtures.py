@@ -20,6 +20,7 @@ from tests.twilio_double.server import TwilioDouble
 
 PROVIDERS = ("twilio_verify", "twilio_messaging", "console")
 TWILIO_PROVIDERS = ("twilio_verify", "twilio_messaging")
+LOCAL_PROVIDERS = ("twilio_messaging", "console")  # the providers whose codes we generate and store hashed
 CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
 
 
