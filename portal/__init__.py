@@ -28,6 +28,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     values = config.read_settings(os.environ, overrides)
     app.config.update(config.finalise(values, Path(app.instance_path)))
     logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # The twilio SDK logs every request (URL with the account SID, headers) at INFO; our one line per
+    # Twilio error is in portal.sms.
+    logging.getLogger("twilio.http_client").setLevel(max(logging.WARNING, logging.getLogger().level))
     if app.config["PROXY_FIX_X_FOR"]:
         # Security: trust exactly the configured number of proxy hops, never a raw X-Forwarded-For.
         n = app.config["PROXY_FIX_X_FOR"]

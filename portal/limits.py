@@ -11,6 +11,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, or_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from portal.extensions import db
+
+
+def insert_missing(model: Any, key: Any, rows: list[dict[str, Any]]) -> None:
+    """INSERT rows, skipping those whose key exists already (a parallel request may insert the same one)."""
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    db.session.execute(insert(model).values(rows).on_conflict_do_nothing(index_elements=[key]))
 
 
 def delays(free: int, longest: int) -> dict[int, int]:

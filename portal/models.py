@@ -131,8 +131,8 @@ class SmsFactor(db.Model):
     """A phone that receives sign-in codes. confirmed_at is NULL while the number awaits its first code.
 
     Like TotpFactor: at most one confirmed and one pending row per user, so a new number never replaces
-    the old one until it is confirmed. next_send_at is the resend cooldown of this phone, claimed by a
-    conditional UPDATE so two processes cannot both send.
+    the old one until it is confirmed. The resend cooldown is not kept here but in SmsThrottle, so
+    cancelling or removing a number does not reset it.
     """
 
     __tablename__ = "sms_factors"
@@ -150,6 +150,19 @@ class SmsFactor(db.Model):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class SmsThrottle(db.Model):
+    """A row per account and purpose ("user:<id>:sign_in") and per number (keyed hash of E.164).
+
+    An account's row holds the resend cooldown of that purpose, claimed by a conditional UPDATE. Both rows are updated
+    (and so locked) before the caps are counted, so parallel sends to one number or from one account are
+    counted one after another, in every process.
+    """
+
+    __tablename__ = "sms_throttles"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
     next_send_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 

@@ -51,6 +51,9 @@ def parse(raw: str, region: str, allowed: tuple[str, ...] = ()) -> str | PhonePr
         number = phonenumbers.parse(text, region)
     except NumberParseException:
         return PhoneProblem("invalid", _("That does not look like a phone number. Check it and try again."))
+    if number.extension:  # a text cannot reach an extension: say so rather than drop it silently
+        return PhoneProblem("extension", _("Text messages cannot go to an extension. Enter the mobile number "
+                                           "without it."))
     if not phonenumbers.is_valid_number(number):
         return PhoneProblem("invalid", _("That is not a valid number for the country you chose. Check the "
                                          "country and the number."))

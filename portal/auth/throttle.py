@@ -14,13 +14,11 @@ from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import delete
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from portal.clock import as_utc
 from portal.crypto import keyed_hash
 from portal.extensions import db
-from portal.limits import admit_update
+from portal.limits import admit_update, insert_missing
 from portal.models import LoginThrottle
 
 
@@ -32,11 +30,8 @@ def admit(email: str, now: datetime) -> datetime | None:
     """Count an attempt for email; return None if it may go ahead, or when the next one may."""
     cfg = current_app.config
     key = throttle_key(email)
-    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    db.session.execute(
-        insert(LoginThrottle).values(key=key, failures=0, retry_at=None, updated_at=now)
-        .on_conflict_do_nothing(index_elements=[LoginThrottle.key])
-    )
+    insert_missing(LoginThrottle, LoginThrottle.key, [{"key": key, "failures": 0, "retry_at": None,
+                                                       "updated_at": now}])
     stmt = admit_update(LoginThrottle, LoginThrottle.key == key, LoginThrottle.failures, LoginThrottle.retry_at,
                         now, free=cfg["LOGIN_FREE_FAILURES"], longest=cfg["LOGIN_MAX_DELAY"], updated_at=now)
     if db.session.execute(stmt).first() is not None:

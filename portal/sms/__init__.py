@@ -6,7 +6,11 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
+from portal.extensions import limiter
 from portal.sms.base import SmsProvider
+
+# Security: one per-IP budget (RATELIMIT_SMS) for every route that sends a text, not one per route.
+send_limit = limiter.shared_limit(lambda: current_app.config["RATELIMIT_SMS"], scope="sms-send")
 
 
 def make_provider(app: Flask) -> SmsProvider:

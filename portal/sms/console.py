@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import threading
@@ -30,10 +31,16 @@ class ConsoleProvider(LocalCodeProvider):
         # Development only (refused in production): the code is in this line on purpose.
         log.warning("SMS to %s: %s", mask(phone), text)
         entry = {"to": phone, "text": text, "at": datetime.now(UTC).isoformat(timespec="seconds")}
-        with self._lock:
-            self.outbox.parent.mkdir(parents=True, exist_ok=True)
-            lines = [*self.read_lines()[-(KEEP - 1):], json.dumps(entry, ensure_ascii=False)]
-            self.outbox.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        self.outbox.parent.mkdir(parents=True, exist_ok=True)
+        # Several gunicorn workers write here: an exclusive lock on the file itself (a thread lock guards only
+        # one process), then read, trim to KEEP and rewrite in place, so no worker's text is lost.
+        with self._lock, self.outbox.open("a+", encoding="utf-8") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            handle.seek(0)
+            kept = [line for line in handle.read().splitlines() if line.strip()][-(KEEP - 1):]
+            handle.seek(0)
+            handle.truncate()
+            handle.write("\n".join([*kept, json.dumps(entry, ensure_ascii=False)]) + "\n")
 
     def read_lines(self) -> list[str]:
         try:

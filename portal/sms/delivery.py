@@ -1,8 +1,9 @@
 """Send a code to a phone within the limits: a resend cooldown per phone, caps per account and per number.
 
-The cooldown is claimed by a conditional UPDATE on the phone's row and committed, with a row counted
-for the caps, before the provider is called; so two processes cannot both send, and a slow provider
-holds no database lock. If the provider fails, the claim and the count are undone: nothing of a send
+The account's cooldown is claimed by a conditional UPDATE (and the number's row locked while the caps are
+counted) and committed, with a row counted for the caps, before the provider is called; so parallel
+sends in any number of processes cannot pass the cooldown or a cap, and a slow provider holds no
+database lock. If the provider fails, the claim and the count are undone: nothing of a send
 that did not happen remains.
 """
 
@@ -17,7 +18,8 @@ from sqlalchemy import delete, or_, select, update
 from portal.clock import as_utc
 from portal.crypto import keyed_hash
 from portal.extensions import db
-from portal.models import SmsFactor, SmsSend
+from portal.limits import insert_missing
+from portal.models import SmsFactor, SmsSend, SmsThrottle
 from portal.sms import provider
 from portal.sms.base import Message, Purpose, SmsError
 
@@ -61,32 +63,77 @@ def check_caps(factor: SmsFactor, now: datetime) -> Wait | None:
     return None
 
 
+def account_key(user_id: int, purpose: Purpose) -> str:
+    return f"user:{user_id}:{purpose}"
+
+
+def purpose_of(factor: SmsFactor) -> Purpose:
+    """A confirmed phone gets sign-in codes; a pending one the code that confirms it."""
+    return Purpose.SIGN_IN if factor.confirmed_at is not None else Purpose.ENROLL
+
+
 def cooldown_until(factor: SmsFactor, now: datetime) -> datetime | None:
-    """When this phone may get its next text, if that is still in the future."""
-    if factor.next_send_at is None:
+    """When factor's account may get its next text of factor's purpose, if that is still in the future.
+
+    The cooldown belongs to the account and the purpose, not to the number's row: cancelling a setup and
+    adding the number (or another) again waits for it too. Sign-in codes have their own, so signing in
+    right after confirming a phone does not wait for the confirmation's cooldown.
+    """
+    key = account_key(factor.user_id, purpose_of(factor))
+    until = db.session.scalar(select(SmsThrottle.next_send_at).where(SmsThrottle.key == key))
+    if until is None:
         return None
-    until = as_utc(factor.next_send_at)
+    until = as_utc(until)
     return until if until > now else None
 
 
-def send(factor: SmsFactor, purpose: Purpose, *, language: str, now: datetime) -> Wait | None:
-    """Send a new code to factor's phone, or say how long to wait. Commits. Raises SmsError (undone)."""
-    wait = check_caps(factor, now)
-    if wait is not None:
-        return wait
-    before = (factor.next_send_at, factor.last_sent_at)
+def _claim(factor: SmsFactor, purpose: Purpose, now: datetime) -> Wait | None:
+    """Claim the account's cooldown and lock the number, then count the caps; None if the send may go.
+
+    Security: the account's row is claimed by a conditional UPDATE, so one of parallel sends wins it;
+    the number's row is then updated (locked) too, so sends from several accounts to one number count
+    the caps one after another (PostgreSQL row locks; SQLite has one writer at a time). Rows are always
+    taken in the same order, account then number, so two sends cannot deadlock.
+    """
+    account, number = account_key(factor.user_id, purpose), phone_key(factor.phone)
+    insert_missing(SmsThrottle, SmsThrottle.key, [{"key": account}, {"key": number}])
+    db.session.commit()  # the rows exist for every process before any of them locks them
     cooldown = timedelta(seconds=current_app.config["SMS_RESEND_COOLDOWN"])
-    # Security: one conditional UPDATE claims the cooldown, so parallel requests send one text.
     claimed = db.session.execute(
-        update(SmsFactor)
-        .where(SmsFactor.id == factor.id, or_(SmsFactor.next_send_at.is_(None), SmsFactor.next_send_at <= now))
-        .values(next_send_at=now + cooldown, last_sent_at=now)
+        update(SmsThrottle)
+        .where(SmsThrottle.key == account, or_(SmsThrottle.next_send_at.is_(None), SmsThrottle.next_send_at <= now))
+        .values(next_send_at=now + cooldown)
         .execution_options(synchronize_session=False)
     ).rowcount
     if claimed != 1:
-        # Nothing was claimed; what the caller has pending (a new number) is theirs to commit or drop.
+        db.session.rollback()
+        until = db.session.scalar(select(SmsThrottle.next_send_at).where(SmsThrottle.key == account))
+        return Wait("cooldown", max(as_utc(until), now + timedelta(seconds=1)) if until else now + timedelta(seconds=1))
+    db.session.execute(update(SmsThrottle).where(SmsThrottle.key == number)
+                       .values(next_send_at=SmsThrottle.next_send_at)  # changes nothing; takes the row's lock
+                       .execution_options(synchronize_session=False))
+    wait = check_caps(factor, now)  # counted again under both locks: a parallel send has committed its row
+    if wait is not None:
+        db.session.rollback()
+    return wait
+
+
+def send(factor: SmsFactor, purpose: Purpose, *, language: str, now: datetime) -> Wait | None:
+    """Send a new code to factor's phone, or say how long to wait. Commits. Raises SmsError (undone).
+
+    What the caller has pending (a new number) is committed with the claim.
+    """
+    wait = check_caps(factor, now)  # a cheap refusal before any lock
+    if wait is not None:
+        return wait
+    account = account_key(factor.user_id, purpose)
+    before = db.session.scalar(select(SmsThrottle.next_send_at).where(SmsThrottle.key == account))
+    last_sent = factor.last_sent_at
+    wait = _claim(factor, purpose, now)
+    if wait is not None:
         db.session.refresh(factor)
-        return Wait("cooldown", cooldown_until(factor, now) or now + timedelta(seconds=1))
+        return wait
+    factor.last_sent_at = now
     sent = SmsSend(user_id=factor.user_id, phone_key=phone_key(factor.phone), purpose=str(purpose), sent_at=now)
     db.session.add(sent)
     db.session.commit()
@@ -96,8 +143,8 @@ def send(factor: SmsFactor, purpose: Purpose, *, language: str, now: datetime) -
     except SmsError:
         db.session.rollback()
         db.session.execute(delete(SmsSend).where(SmsSend.id == sent.id))
-        db.session.execute(update(SmsFactor).where(SmsFactor.id == factor.id)
-                           .values(next_send_at=before[0], last_sent_at=before[1]))
+        db.session.execute(update(SmsThrottle).where(SmsThrottle.key == account).values(next_send_at=before))
+        db.session.execute(update(SmsFactor).where(SmsFactor.id == factor.id).values(last_sent_at=last_sent))
         db.session.commit()
         raise
     db.session.commit()

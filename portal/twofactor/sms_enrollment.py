@@ -27,12 +27,10 @@ def pending_phone(user: User) -> SmsFactor | None:
 def start(user: User, phone: str, at: datetime) -> SmsFactor:
     """A new pending number, replacing an earlier pending one; the confirmed number keeps working.
 
-    The cooldown carries over from the row it replaces, so changing the number is no way around it.
+    The resend cooldown belongs to the account (delivery.py), so changing the number is no way around it.
     """
-    earlier = pending_phone(user)
-    carried = earlier.next_send_at if earlier is not None else None
     db.session.execute(delete(SmsFactor).where(SmsFactor.user_id == user.id, SmsFactor.confirmed_at.is_(None)))
-    factor = SmsFactor(user_id=user.id, phone=phone, created_at=at, next_send_at=carried)
+    factor = SmsFactor(user_id=user.id, phone=phone, created_at=at)
     db.session.add(factor)
     db.session.flush()
     return factor

@@ -11,12 +11,12 @@ from werkzeug.wrappers import Response
 from portal.auth import flow
 from portal.auth.fresh import fresh_auth_required
 from portal.clock import now
-from portal.extensions import db, limiter
+from portal.extensions import db
 from portal.i18n import current_language
 from portal.phone import PhoneProblem, mask, parse, regions
 from portal.responses import locked_response, wait_response
 from portal.security import client_ip
-from portal.sms import delivery
+from portal.sms import delivery, send_limit
 from portal.sms.base import Purpose, SmsError, http_status, retry_after
 from portal.sms.messages import fault_message, seconds_until, wait_message
 from portal.twofactor import attempts, sms_enrollment
@@ -30,10 +30,6 @@ from portal.twofactor.recovery_routes import show_new_set
 bp = Blueprint("sms", __name__, url_prefix="/account/2fa/sms")
 
 Page = Response | str | tuple[str, int] | tuple[str, int, dict[str, str]]
-
-
-def sms_limit() -> str:
-    return current_app.config["RATELIMIT_SMS"]
 
 
 def country_choices() -> list[tuple[str, str]]:
@@ -82,7 +78,7 @@ def setup() -> Page:
 
 @bp.route("", methods=["POST"])
 @fresh_auth_required
-@limiter.limit(sms_limit)
+@send_limit
 def add() -> Page:
     """Check the number, keep it pending, text it a code. The confirmed number keeps working meanwhile."""
     form = PhoneForm()
@@ -162,7 +158,7 @@ def confirm() -> Page:
 
 @bp.route("/resend", methods=["POST"])
 @login_required
-@limiter.limit(sms_limit)
+@send_limit
 def resend() -> Page:
     """Text the pending number a new code (the previous one stops working), unless the cooldown says wait."""
     factor = sms_enrollment.pending_phone(current_user)

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from portal.auth import flow
 from portal.clock import now
-from portal.extensions import limiter
 from portal.i18n import current_language
 from portal.security import safe_next
+from portal.sms import send_limit
 from portal.sms.base import SmsError, http_status, retry_after
 from portal.sms.delivery import Wait
 from portal.sms.messages import fault_message, seconds_until, wait_message
@@ -29,13 +29,9 @@ bp = Blueprint("sms_signin", __name__, url_prefix="/2fa/sms")
 log = logging.getLogger("portal.twofactor")
 
 
-def _limit() -> str:
-    return current_app.config["RATELIMIT_SMS"]
-
-
 @bp.route("/send", methods=["POST"])
 @flow.second_step
-@limiter.limit(_limit)
+@send_limit
 def send() -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
     user = flow.pending_user()
     if user is None:

@@ -17,7 +17,9 @@ from werkzeug.test import TestResponse
 
 from portal.clock import as_utc
 from portal.extensions import db
-from portal.models import AuditEvent, SmsCode, SmsFactor, SmsSend, User
+from portal.models import AuditEvent, SmsCode, SmsFactor, SmsSend, SmsThrottle, User
+from portal.sms.base import Purpose
+from portal.sms.delivery import account_key, purpose_of
 from portal.twofactor import totp_enrollment
 from portal.twofactor.methods.recovery import generate_set
 from tests import otp
@@ -153,7 +155,7 @@ class PhoneRow:
     user_id: int
     phone: str
     confirmed: bool
-    next_send_at: datetime | None
+    next_send_at: datetime | None  # the resend cooldown of the account for this phone's purpose (sms_throttles)
 
 
 @dataclass(frozen=True)
@@ -167,10 +169,14 @@ class SmsState:
 
 def sms_state(app: Flask) -> SmsState:
     with app.app_context():
-        phones = tuple(
-            PhoneRow(f.user_id, f.phone, f.confirmed_at is not None,
-                     as_utc(f.next_send_at) if f.next_send_at else None)
-            for f in db.session.scalars(select(SmsFactor).order_by(SmsFactor.id)))
+        cooldowns = {row.key: row.next_send_at for row in db.session.scalars(select(SmsThrottle))}
+
+        def cooldown(user_id: int, purpose: Purpose) -> datetime | None:
+            until = cooldowns.get(account_key(user_id, purpose))
+            return as_utc(until) if until else None
+
+        phones = tuple(PhoneRow(f.user_id, f.phone, f.confirmed_at is not None, cooldown(f.user_id, purpose_of(f)))
+                       for f in db.session.scalars(select(SmsFactor).order_by(SmsFactor.id)))
         sends = db.session.scalar(select(func.count()).select_from(SmsSend)) or 0
         codes = tuple((c.user_id, c.purpose, c.checks, c.used_at is not None)
                       for c in db.session.scalars(select(SmsCode).order_by(SmsCode.id)))

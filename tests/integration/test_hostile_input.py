@@ -97,3 +97,17 @@ def test_many_fields_and_huge_multipart_are_refused(client):
     many = MultiDict([("csrf_token", csrf_token(page))] + [(f"f{i}", "x") for i in range(5000)])
     response = client.post("/login", data=many)
     assert response.status_code in {400, 413}
+
+
+@pytest.mark.parametrize("value", NASTY)
+def test_phone_setup_survives_nasty_values(signed_in, value):
+    page = signed_in.get("/account/2fa/sms")
+    response = signed_in.post("/account/2fa/sms", data={"csrf_token": csrf_token(page), "phone": value,
+                                                        "country": value})
+    assert response.status_code in {302, 400, 429}, (value, response.status_code)
+    assert "Traceback" not in response.get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in response.get_data(as_text=True)
+    # The confirmation, with or without a number pending (the session's CSRF token is the same).
+    answer = signed_in.post("/account/2fa/sms/confirm", data={"csrf_token": csrf_token(page), "code": value})
+    assert answer.status_code in {302, 400}, (value, answer.status_code)
+    assert "<script>alert(1)</script>" not in answer.get_data(as_text=True)

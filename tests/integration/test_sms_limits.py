@@ -133,3 +133,94 @@ def test_texts_per_ip_address_are_capped(app, make_user, clock, sms_inbox, twili
     assert len(twilio.requests) == 3
     assert sms_state(app).sends == 3
     assert pending(app, emails[3]).get("/2fa/verify?method=sms").status_code == 200  # only sending is capped
+
+
+def test_cancelling_or_removing_a_number_keeps_the_cooldown(app, signed_in, clock, sms_inbox):
+    from tests.support import csrf_token
+
+    assert add_phone(signed_in).status_code == 302
+    cooldown = app.config["SMS_RESEND_COOLDOWN"]
+    clock.advance(5)
+    page = signed_in.get("/account/2fa/sms/confirm")
+    assert signed_in.post("/account/2fa/sms/cancel", data={"csrf_token": csrf_token(page)}).status_code == 302
+    # Security: a new setup is no way around the wait (SMS pumping: add, cancel, add …).
+    again = add_phone(signed_in)
+    assert again.status_code == 429
+    assert again.headers["Retry-After"] == str(cooldown - 5)
+    assert countdown(again.text) == cooldown - 5
+    other = add_phone(signed_in, NEW_TYPED)  # nor is another number
+    assert other.status_code == 429
+    assert sms_inbox.count() == 1 and sms_state(app).sends == 1
+    clock.advance(cooldown)
+    assert add_phone(signed_in, NEW_TYPED).status_code == 302
+    assert sms_inbox.count(NEW_PHONE) == 1
+
+
+@pytest.mark.parametrize("sms_provider", ["twilio_messaging"])
+def test_parallel_sends_to_one_number_stop_at_the_cap(app, make_user, clock, sms_inbox, sms_provider):
+    """Eight accounts share one number and press "Send code" at once: the per-number cap still holds."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from tests.conftest import serving
+    from tests.integration.sms_helpers import LiveBrowser
+    from tests.support import GOOD_PASSWORD
+
+    app.config["SMS_SENDS_PER_10_MINUTES"] = cap = 3
+    emails = [f"family{n}@example.com" for n in range(8)]
+    for email in emails:
+        give_phone(app, make_user(email), PHONE, clock)
+    with serving(app) as base:
+        browsers = [LiveBrowser(base) for _ in emails]
+        for browser, email in zip(browsers, emails, strict=True):
+            browser.sign_in(email, GOOD_PASSWORD)
+        tokens = [b.token("/2fa/verify?method=sms") for b in browsers]
+        barrier = Barrier(len(browsers))
+
+        def press(pair):
+            barrier.wait(timeout=30)
+            return pair[0].send_code(pair[1])[0]
+
+        with ThreadPoolExecutor(max_workers=len(browsers)) as pool:
+            statuses = list(pool.map(press, zip(browsers, tokens, strict=True)))
+    assert sorted(statuses) == [303] * cap + [429] * (len(emails) - cap), statuses
+    assert sms_inbox.count(PHONE) == cap
+    assert sms_state(app).sends == cap
+
+
+@pytest.mark.parametrize("sms_provider", ["twilio_messaging"])
+@pytest.mark.parametrize("ip_limit", ["3 per hour"])
+def test_one_ip_budget_covers_every_route_that_sends(app, make_user, clock, sms_inbox, signed_in):
+    # Sign-in texts and setup texts from one IP address share RATELIMIT_SMS: 3, not 3 per route.
+    for n in range(2):
+        give_phone(app, make_user(f"user{n}@example.com"), f"+86138{n:08d}", clock)
+        sent(pending(app, f"user{n}@example.com"))
+    assert add_phone(signed_in).status_code == 302  # the third text: a number being set up
+    clock.advance(app.config["SMS_RESEND_COOLDOWN"])
+    refused = resend_enrollment(signed_in)
+    assert refused.status_code == 429
+    assert "Too many attempts in a short time. Wait a moment, then try again." in refused.text
+    assert sms_inbox.count() == 3
+
+
+@pytest.mark.parametrize("sms_provider", ["twilio_verify", "twilio_messaging"])
+def test_the_twilio_sdk_does_not_log_each_request_at_info(app, make_user, clock, sms_inbox, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO)
+    give_phone(app, make_user(ADA), PHONE, clock)
+    sent(pending(app, ADA))
+    assert sms_inbox.count(PHONE) == 1
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("twilio")] == []
+
+
+def test_signing_in_right_after_confirming_a_phone_does_not_wait(app, signed_in, email, sms_inbox, clock):
+    from tests.integration.sms_helpers import enroll_phone
+
+    enroll_phone(signed_in, sms_inbox)
+    clock.advance(5)  # well inside the setup text's cooldown
+    browser = pending(app, email)
+    assert countdown(browser.get("/2fa/verify?method=sms").text) == 0  # no wait shown before the first code
+    sent(browser)
+    assert sms_inbox.count(PHONE) == 2
+    assert countdown(browser.get("/2fa/verify?method=sms").text) == app.config["SMS_RESEND_COOLDOWN"]

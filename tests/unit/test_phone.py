@@ -37,6 +37,8 @@ def test_numbers_people_type_become_e164(raw: str, region: str, e164: str) -> No
     ("0871 234 5678", "GB", "premium"),
     ("+86 10 6552 9988", "CN", "landline"),
     ("+1 800 555 0100", "US", "toll_free"),
+    ("+1 415 555 2671 ext. 99", "US", "extension"),
+    ("138 0013 8000 转 12", "CN", "invalid"),
 ])
 def test_numbers_that_cannot_or_must_not_get_texts_are_refused(raw: str, region: str, reason: str) -> None:
     problem = parse(raw, region)

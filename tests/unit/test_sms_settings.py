@@ -102,3 +102,30 @@ def test_production_refuses_the_console_provider_and_plain_http(tmp_path: Path) 
 def test_numbers_out_of_range_are_refused(tmp_path: Path, variable: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(variable)):
         settle(tmp_path, **{variable: "100000"})
+
+
+def _deliver_many(outbox: str, worker: int) -> None:
+    from portal.sms.console import ConsoleProvider
+
+    box = ConsoleProvider({"SMS_TEMPLATES": DEFAULT_TEMPLATES, "SMS_CONSOLE_OUTBOX": outbox}, Path(outbox).parent)
+    for n in range(10):
+        box.deliver("+8613800138000", f"worker {worker} text {n}")
+
+
+def test_the_console_outbox_keeps_every_text_from_several_processes(tmp_path: Path) -> None:
+    # gunicorn runs several workers: each writes to the same outbox file at the same time.
+    import multiprocessing
+
+    from portal.sms.console import ConsoleProvider
+
+    outbox = str(tmp_path / "outbox.jsonl")
+    context = multiprocessing.get_context("fork")
+    workers = [context.Process(target=_deliver_many, args=(outbox, w)) for w in range(4)]
+    for process in workers:
+        process.start()
+    for process in workers:
+        process.join(timeout=60)
+        assert process.exitcode == 0
+    texts = {t["text"] for t in ConsoleProvider({"SMS_TEMPLATES": DEFAULT_TEMPLATES, "SMS_CONSOLE_OUTBOX": outbox},
+                                                tmp_path).recent()}
+    assert texts == {f"worker {w} text {n}" for w in range(4) for n in range(10)}
