@@ -22,6 +22,7 @@ NOTIFY = frozenset({
     "recovery.generated", "recovery.deleted", "recovery.used", "admin.two_factor_disabled",
 })
 SIGN_INS = ("signin.second_factor", "recovery.used")
+PASSWORD_ONLY = "signin.password"  # noqa: S105  (an event name) a sign-in of an account without a second factor
 
 
 def changed(event: str, *, user: User, ip: str | None, keep: UserSession | None, **details: Any) -> None:
@@ -36,10 +37,13 @@ def changed(event: str, *, user: User, ip: str | None, keep: UserSession | None,
 def since_previous_sign_in(user: User, current: AuditEvent) -> list[AuditEvent]:
     """Changes recorded between the previous sign-in with a second factor and `current` (this one).
 
-    Ordered by id, not time: ids follow commit order in one database, and clocks can be injected.
+    Ordered by id, not time: ids follow commit order in one database, and clocks can be injected. A
+    password-only sign-in also counts as the previous one for the next password-only sign-in, so a notice
+    (two-step verification turned off by support) is given once, not at every sign-in after it.
     """
+    boundaries = (*SIGN_INS, PASSWORD_ONLY) if current.event == PASSWORD_ONLY else SIGN_INS
     previous = db.session.scalar(
-        select(AuditEvent.id).where(AuditEvent.subject_id == user.id, AuditEvent.event.in_(SIGN_INS),
+        select(AuditEvent.id).where(AuditEvent.subject_id == user.id, AuditEvent.event.in_(boundaries),
                                     AuditEvent.id < current.id)
         .order_by(AuditEvent.id.desc()).limit(1)
     )

@@ -20,6 +20,11 @@ LABELS = {
     "sms.changed": _l("Phone number for text message codes changed"),
     "sms.removed": _l("Phone for text message codes removed"),
     "admin.two_factor_disabled": _l("Two-step verification turned off by support"),
+    "signin.password": _l("Signed in with the password (no second step set up)"),
+    "signin.password_failed": _l("Wrong password entered"),
+    "signin.second_factor_failed": _l("Wrong code entered at sign-in"),
+    "signin.locked": _l("Sign-in codes locked after too many wrong codes"),
+    "sms.sent": _l("Text message with a code sent"),
 }
 
 

@@ -11,6 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
+from portal import audit, security_events
+from portal.account import notices
 from portal.auth import flow, throttle
 from portal.auth.forms import LoginForm, PostForm, ReauthForm, RegisterForm
 from portal.auth.passwords import canonical_email, password_problems
@@ -19,7 +21,7 @@ from portal.crypto import passwords
 from portal.extensions import db, limiter
 from portal.models import User
 from portal.responses import wait_response
-from portal.security import safe_next
+from portal.security import client_ip, safe_next
 from portal.twofactor import methods
 
 bp = Blueprint("auth", __name__)
@@ -87,6 +89,10 @@ def login() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str]
     # Security: unknown email and wrong password take the same path, cost and answer (no enumeration).
     if not passwords().verify(user.password_hash if user else None, password) or user is None:
         log.info("password rejected")
+        # Security: a row for an unknown address too (named by its keyed hash only), so both cost the same.
+        audit.record("signin.password_failed", actor=None, subject=user, ip=client_ip(),
+                     email_key=throttle.throttle_key(email)[:16])
+        db.session.commit()
         return render_template("auth/login.html", form=form,
                                error=_("The email address or password is incorrect.")), 400
     if passwords().needs_rehash(user.password_hash):
@@ -94,10 +100,13 @@ def login() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str]
     throttle.reset(email)
     needs_second = bool(methods.primary(user))
     flow.begin(user, needs_second_factor=needs_second, remember=bool(form.remember.data))
+    signed_in = None if needs_second else audit.record(security_events.PASSWORD_ONLY, actor=user, subject=user,
+                                                       ip=client_ip())
     db.session.commit()
     target = safe_next(request.args.get("next"))
-    if needs_second:
+    if signed_in is None:
         return redirect(url_for("twofactor.choose", next=target))
+    notices.since_previous_sign_in(user, signed_in)
     return redirect(target)
 
 

@@ -15,11 +15,13 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import delete, or_, select, update
 
+from portal import audit
 from portal.clock import as_utc
 from portal.crypto import keyed_hash
 from portal.extensions import db
 from portal.limits import insert_missing
-from portal.models import SmsFactor, SmsSend, SmsThrottle
+from portal.models import SmsFactor, SmsSend, SmsThrottle, User
+from portal.phone import mask
 from portal.sms import provider
 from portal.sms.base import Message, Purpose, SmsError
 
@@ -118,10 +120,12 @@ def _claim(factor: SmsFactor, purpose: Purpose, now: datetime) -> Wait | None:
     return wait
 
 
-def send(factor: SmsFactor, purpose: Purpose, *, language: str, now: datetime) -> Wait | None:
+def send(factor: SmsFactor, purpose: Purpose, *, language: str, now: datetime,
+         ip: str | None = None) -> Wait | None:
     """Send a new code to factor's phone, or say how long to wait. Commits. Raises SmsError (undone).
 
-    What the caller has pending (a new number) is committed with the claim.
+    What the caller has pending (a new number) is committed with the claim. A text that went out is in
+    the audit log (masked number, purpose, ip): sms.sent.
     """
     wait = check_caps(factor, now)  # a cheap refusal before any lock
     if wait is not None:
@@ -147,6 +151,8 @@ def send(factor: SmsFactor, purpose: Purpose, *, language: str, now: datetime) -
         db.session.execute(update(SmsFactor).where(SmsFactor.id == factor.id).values(last_sent_at=last_sent))
         db.session.commit()
         raise
+    audit.record("sms.sent", actor=None, subject=db.session.get(User, factor.user_id), ip=ip,
+                 purpose=str(purpose), phone=mask(factor.phone))
     db.session.commit()
     db.session.refresh(factor)
     return None

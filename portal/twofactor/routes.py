@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_datetime, ngettext
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
-from portal import audit, security_events
-from portal.account import activity
+from portal import audit
+from portal.account import notices
 from portal.auth import flow
 from portal.clock import now
 from portal.extensions import db
-from portal.models import AuditEvent, User
+from portal.models import User
 from portal.responses import locked_response, wait_response
 from portal.security import client_ip, safe_next
 from portal.sms.base import SmsError, http_status, retry_after
@@ -111,9 +111,13 @@ def _second_step(method: Method | None, template: str) -> Page:
         signed_in = audit.record(event, actor=user, subject=user, ip=client_ip(), **details)
         flow.complete(row)
         db.session.commit()
-        _notify_changes(user, signed_in)
+        notices.since_previous_sign_in(user, signed_in)
         _after_sign_in(user, method, left)
         return redirect(next_url)
+    audit.record("signin.second_factor_failed", actor=None, subject=user, ip=client_ip(), method=method.kind,
+                 reason=str(verdict.reason))
+    if user.factor_failures == current_app.config["SECOND_FACTOR_LOCK_AT"]:  # this attempt reached the lock
+        audit.record("signin.locked", actor=None, subject=user, ip=client_ip(), failures=user.factor_failures)
     dropped = flow.record_failed_code(row)
     db.session.commit()
     log.info("second factor rejected", extra={"user_id": user.id, "reason": str(verdict.reason)})
@@ -123,17 +127,6 @@ def _second_step(method: Method | None, template: str) -> Page:
     form.code.errors.append(verdict_message(verdict, method.kind))
     form.code.data = ""  # a refused code is no use in the box: the next attempt needs a new one
     return render_template(template, **page), 400
-
-
-def _notify_changes(user: User, signed_in: AuditEvent) -> None:
-    """Tell the user about changes to their sign-in methods since their previous sign-in."""
-    changes = security_events.since_previous_sign_in(user, signed_in)
-    if not changes:
-        return
-    listed = "; ".join(_("%(what)s (%(when)s UTC, %(ip)s)", what=str(activity.LABELS.get(e.event, e.event)),
-                         when=format_datetime(e.at), ip=e.ip or "?") for e in changes[-5:])
-    flash(_("Since your last sign-in: %(changes)s. If this was not you, check your sign-in methods below "
-            "and contact support.", changes=listed), "warning")
 
 
 def _link(url: str, label: str) -> Markup:

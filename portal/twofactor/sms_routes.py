@@ -93,7 +93,7 @@ def add() -> Page:
     at = now()
     factor = sms_enrollment.start(current_user, parsed, at)
     try:
-        wait = delivery.send(factor, Purpose.ENROLL, language=current_language(), now=at)
+        wait = delivery.send(factor, Purpose.ENROLL, language=current_language(), now=at, ip=client_ip())
     except SmsError as error:
         sms_enrollment.cancel_pending(current_user)  # nothing half-written: no code went out
         db.session.commit()
@@ -166,7 +166,7 @@ def resend() -> Page:
         return redirect(url_for("sms.setup"))
     at = now()
     try:
-        wait = delivery.send(factor, Purpose.ENROLL, language=current_language(), now=at)
+        wait = delivery.send(factor, Purpose.ENROLL, language=current_language(), now=at, ip=client_ip())
     except SmsError as error:
         return _refused(error, _confirm_page(CodeForm(formdata=None), error=fault_message(error)))
     if wait is not None:

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 from portal.auth import flow
 from portal.clock import now
 from portal.i18n import current_language
-from portal.security import safe_next
+from portal.security import client_ip, safe_next
 from portal.sms import send_limit
 from portal.sms.base import SmsError, http_status, retry_after
 from portal.sms.delivery import Wait
@@ -45,7 +45,7 @@ def send() -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
     page = {"form": CodeForm(formdata=None), "method": method, "next_url": next_url,
             "others": len(methods.primary(user)) > 1, "recovery": has_set(user)}
     try:
-        verdict = method.challenge(user, now=at, language=current_language())
+        verdict = method.challenge(user, now=at, language=current_language(), ip=client_ip())
     except SmsError as error:
         # The pending sign-in stays: the page offers the other methods and recovery codes.
         html = render_template("twofactor/verify.html", error=fault_message(error),

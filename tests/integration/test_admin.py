@@ -288,3 +288,42 @@ def test_the_audit_log_pages_keep_the_filters(app, make_user, clock, tmp_path, t
     second = browser.get(html.unescape(link.group(1)))
     assert second.text.count("<code>signin.second_factor</code>") == 5
     assert "Next page" not in second.text and "Previous page" in second.text
+
+
+def test_password_only_sign_in_after_a_disable_invites_to_enroll_once(app, make_user, clock, tmp_path, target):
+    user, _ = target
+    browser, secret = enrolled_admin(app, make_user, clock, tmp_path)
+    confirm(browser, secret, clock)
+    assert disable(browser, user.id).status_code == 302
+    first = app.test_client()
+    assert login(first, TARGET).headers["Location"] == "/account"
+    page = first.get("/account").text
+    assert "Support turned off two-step verification for your account, so your password alone signs you in now." \
+        in page
+    assert 'href="/account/2fa/totp">Set up two-step verification again</a>' in page
+    assert "Two-step verification turned off by support" in page  # listed in "Since your last sign-in"
+    second = app.test_client()
+    login(second, TARGET)
+    assert "Support turned off two-step verification" not in second.get("/account").text  # told once
+
+
+def test_failed_sign_ins_and_lockouts_are_in_the_audit_log(app, make_user, clock, tmp_path, target):
+    from tests.integration.totp_helpers import send_totp
+
+    user, _ = target
+    assert login(app.test_client(), TARGET, "not the password at all").status_code == 400
+    assert login(app.test_client(), "nobody@example.com", "not the password at all").status_code == 400
+    failed = audit_rows(app, "signin.password_failed")
+    assert [r.subject_id for r in failed] == [user.id, None]
+    assert all(len(r.details["email_key"]) == 16 for r in failed)
+    assert "nobody" not in str(failed[1].details)  # an unknown address is kept only as a keyed hash
+    with app.app_context():
+        db.session.get(User, user.id).factor_failures = app.config["SECOND_FACTOR_LOCK_AT"] - 1
+        db.session.commit()
+    browser = app.test_client()
+    login(browser, TARGET)
+    assert send_totp(browser, "000000").status_code == 400
+    [wrong] = audit_rows(app, "signin.second_factor_failed")
+    assert (wrong.subject_id, wrong.details["method"], wrong.details["reason"]) == (user.id, "totp", "invalid")
+    [locked] = audit_rows(app, "signin.locked")
+    assert locked.subject_id == user.id and locked.details["failures"] == app.config["SECOND_FACTOR_LOCK_AT"]

@@ -110,8 +110,11 @@ def test_a_national_number_is_texted_and_confirmed(app, signed_in, sms_inbox, tw
     assert len(recovery_codes_on(confirmed.text)) == 10
     [row] = sms_state(app).phones
     assert (row.phone, row.confirmed) == (PHONE, True)
-    assert [event for event, _ in audit_rows(app)] == ["sms.enrolled", "recovery.generated"]
-    assert audit_rows(app)[0][1] == {"phone": MASKED}
+    # The sign-in (password only so far), the text, the new phone, the codes: nothing in clear.
+    rows = audit_rows(app)
+    assert [event for event, _ in rows] == ["signin.password", "sms.sent", "sms.enrolled", "recovery.generated"]
+    assert rows[1][1] == {"phone": MASKED, "purpose": "enroll"}
+    assert rows[2][1] == {"phone": MASKED}
     account = signed_in.get("/account").text
     assert f"Codes go to {MASKED}." in account
     assert "Phone added for text message codes" in account
@@ -139,7 +142,7 @@ def test_numbers_we_will_not_text_are_refused_before_twilio(app, signed_in, twil
     assert twilio.requests == []
     assert sms_state(app).phones == ()
     assert sms_state(app).sends == 0
-    assert audit_rows(app) == []
+    assert [event for event, _ in audit_rows(app)] == ["signin.password"]  # the fixture's sign-in only
 
 
 @pytest.mark.parametrize("sms_provider", ["twilio_verify"])

@@ -110,7 +110,7 @@ def test_confirming_activates_and_stores_only_ciphertext(app, signed_in, clock, 
     with app.app_context():
         raw = db.session.execute(select(TotpFactor.secret_encrypted)).scalar_one()
     assert secret not in raw and secret.lower() not in raw.lower()
-    assert audit_events(app) == ["totp.enrolled", "recovery.generated"]
+    assert audit_events(app) == ["signin.password", "totp.enrolled", "recovery.generated"]
 
 
 def test_the_secret_is_never_shown_again(app, signed_in, secret):

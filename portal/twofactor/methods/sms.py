@@ -58,12 +58,12 @@ class SmsMethod(Method):
         factor = confirmed_phone(user)
         return countdown(factor, now) if factor is not None else {}
 
-    def challenge(self, user: User, *, now: datetime, language: str = "en") -> Verdict:
+    def challenge(self, user: User, *, now: datetime, language: str = "en", ip: str | None = None) -> Verdict:
         """Text a sign-in code to the verified phone (never to a number from the request)."""
         factor = confirmed_phone(user)
         if factor is None:
             return Verdict(ok=False, reason=Reason.INVALID)
-        wait = delivery.send(factor, Purpose.SIGN_IN, language=language, now=now)
+        wait = delivery.send(factor, Purpose.SIGN_IN, language=language, now=now, ip=ip)
         return OK if wait is None else wait_verdict(wait)
 
     def verify(self, user: User, code: str, *, now: datetime) -> Verdict:
