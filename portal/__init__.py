@@ -36,7 +36,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         n = app.config["PROXY_FIX_X_FOR"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0)  # type: ignore[method-assign]
 
-    from portal import cli, crypto, errors, i18n, models, security, sms  # noqa: F401  (models: metadata)
+    from portal import cli, crypto, errors, i18n, mail, models, security, sms  # noqa: F401  (models: metadata)
     from portal.auth import flow
     from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -51,6 +51,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.config["RATELIMIT_STORAGE_URI"] = values["RATELIMIT_STORAGE_URI"]
     limiter.init_app(app)
     crypto.init_app(app)
+    mail.init_app(app)
     flow.init_app(app)
     security.init_app(app)
     i18n.init_app(app)

@@ -163,6 +163,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SMS_SENDS_PER_DAY", 10, _parse_int, "Texts per 24 hours per account.", minimum=1, maximum=1000),
     Setting("RATELIMIT_SMS", "10 per hour;30 per day", _parse_str,
             "Per-IP limit on sending texts (Flask-Limiter syntax)."),
+    Setting("MAIL_BACKEND", "", _parse_str,
+            "How security notices are emailed: smtp, or console (development: the server log). "
+            "Default: smtp when MAIL_SERVER is set, else console.", choices=("", "smtp", "console")),
+    Setting("MAIL_SERVER", "", _parse_str, "SMTP server host for security notices."),
+    Setting("MAIL_PORT", 587, _parse_int, "SMTP server port.", minimum=1, maximum=65535),
+    Setting("MAIL_USERNAME", "", _parse_str, "SMTP user name (empty: no login)."),
+    Setting("MAIL_PASSWORD", "", _parse_str, "SMTP password.", secret=True),
+    Setting("MAIL_USE_TLS", True, _parse_bool, "Use STARTTLS with the SMTP server."),
+    Setting("MAIL_FROM", "2FA Portal <no-reply@localhost>", _parse_str, "Sender of security notices."),
+    Setting("MAIL_TIMEOUT", 10, _parse_int, "SMTP timeout, seconds.", minimum=1, maximum=30),
+    Setting("MAIL_SITE_URL", "", _parse_str,
+            "The portal's public URL for links in emails (e.g. https://2fa.example.com). Default: the request's."),
     Setting("LANGUAGES", ("en", "zh_Hans"), _parse_list, "Languages offered, in order."),
     Setting("LOG_LEVEL", "INFO", _parse_str, "Python log level.",
             choices=("DEBUG", "INFO", "WARNING", "ERROR")),
@@ -294,6 +306,13 @@ def finalise(values: dict[str, Any], instance_path: Path) -> dict[str, Any]:
     from portal.sms.settings import check_sms_settings
 
     check_sms_settings(values)
+    if not values["MAIL_BACKEND"]:
+        values["MAIL_BACKEND"] = "smtp" if values["MAIL_SERVER"] else "console"
+    if values["MAIL_BACKEND"] == "smtp" and not values["MAIL_SERVER"]:
+        raise ConfigError("MAIL_SERVER: MAIL_BACKEND='smtp' needs the SMTP server's host name")
+    if production and values["MAIL_BACKEND"] == "console":
+        raise ConfigError("MAIL_BACKEND='console': production emails security notices; set MAIL_SERVER "
+                          "(and MAIL_USERNAME, MAIL_PASSWORD, MAIL_FROM)")
     if not values["DATABASE_URL"]:
         instance_path.mkdir(parents=True, exist_ok=True)
         values["DATABASE_URL"] = f"sqlite:///{instance_path / 'portal.sqlite3'}"

@@ -1,8 +1,8 @@
 """Changes to how a user signs in: the audit row, the other sessions signed out, and the notice.
 
 SECURITY.md: every such change is audited in its transaction, revokes the user's other sessions on the
-server (a copied cookie stops working), and is brought to the user's attention. There is no email channel
-yet, so the notice is shown at the next sign-in ("Since your last sign-in: …") and in recent activity.
+server (a copied cookie stops working), and is brought to the user's attention: by email (portal.mail),
+sent once the change commits, at the next sign-in ("Since your last sign-in: …") and in recent activity.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from portal import audit
+from portal import audit, mail
 from portal.auth import flow
 from portal.extensions import db
 from portal.models import AuditEvent, User, UserSession
@@ -32,6 +32,7 @@ def changed(event: str, *, user: User, ip: str | None, keep: UserSession | None,
     """
     audit.record(event, actor=user, subject=user, ip=ip, **details)
     flow.revoke_sessions(user, keep=keep)
+    mail.notify(user.email, event, ip=ip)
 
 
 def since_previous_sign_in(user: User, current: AuditEvent) -> list[AuditEvent]:
@@ -54,3 +55,17 @@ def since_previous_sign_in(user: User, current: AuditEvent) -> list[AuditEvent]:
                                  AuditEvent.id > previous, AuditEvent.id < current.id)
         .order_by(AuditEvent.id)
     ))
+
+
+def disabled_by_support_since(user: User, current: AuditEvent) -> bool:
+    """Whether support turned the user's 2FA off after their previous sign-in of any kind (or ever, if none)."""
+    previous = db.session.scalar(
+        select(AuditEvent.id).where(AuditEvent.subject_id == user.id,
+                                    AuditEvent.event.in_((*SIGN_INS, PASSWORD_ONLY)), AuditEvent.id < current.id)
+        .order_by(AuditEvent.id.desc()).limit(1)
+    )
+    query = select(AuditEvent.id).where(AuditEvent.subject_id == user.id,
+                                        AuditEvent.event == "admin.two_factor_disabled", AuditEvent.id < current.id)
+    if previous is not None:
+        query = query.where(AuditEvent.id > previous)
+    return db.session.scalar(query.limit(1)) is not None

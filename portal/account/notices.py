@@ -19,13 +19,12 @@ def since_previous_sign_in(user: User, signed_in: AuditEvent) -> None:
     After support turned two-step verification off, the user is also invited to set it up again.
     """
     changes = security_events.since_previous_sign_in(user, signed_in)
-    if not changes:
-        return
-    listed = "; ".join(_("%(what)s (%(when)s UTC, %(ip)s)", what=str(activity.LABELS.get(e.event, e.event)),
-                         when=format_datetime(e.at), ip=e.ip or "?") for e in changes[-5:])
-    flash(_("Since your last sign-in: %(changes)s. If this was not you, check your sign-in methods below "
-            "and contact support.", changes=listed), "warning")
-    if any(e.event == "admin.two_factor_disabled" for e in changes) and not methods.primary(user):
+    if changes:
+        listed = "; ".join(_("%(what)s (%(when)s UTC, %(ip)s)", what=str(activity.LABELS.get(e.event, e.event)),
+                             when=format_datetime(e.at), ip=e.ip or "?") for e in changes[-5:])
+        flash(_("Since your last sign-in: %(changes)s. If this was not you, check your sign-in methods below "
+                "and contact support.", changes=listed), "warning")
+    if not methods.primary(user) and security_events.disabled_by_support_since(user, signed_in):
         link = Markup('<a href="{url}">{label}</a>').format(url=url_for("totp.setup"),
                                                             label=_("Set up two-step verification again"))
         flash(escape(_("Support turned off two-step verification for your account, so your password alone "

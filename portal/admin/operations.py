@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select, update
 
-from portal import audit
+from portal import audit, mail
 from portal.auth import flow
 from portal.extensions import db
 from portal.models import RecoveryCode, SmsCode, SmsFactor, TotpFactor, User
@@ -113,5 +113,6 @@ def disable_two_factor(target: User, identity: IdentityCheck, actor: Actor, *,
     if approved_by is not None:
         details["approved_by"] = approved_by.id
     audit.record("admin.two_factor_disabled", actor=actor.user, subject=target, ip=actor.ip, **details)
+    mail.notify(target.email, "admin.two_factor_disabled", ip=actor.ip)
     db.session.expire(target)
     return Outcome.DONE

@@ -10,7 +10,7 @@ from flask_babel import ngettext
 from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
-from portal import audit
+from portal import audit, mail
 from portal.account import notices
 from portal.auth import flow
 from portal.clock import now
@@ -109,6 +109,7 @@ def _second_step(method: Method | None, template: str) -> Page:
         details = {"method": method.kind} if left is None else {"method": method.kind, "recovery_codes_left": left}
         event = "recovery.used" if method.kind == "recovery" else "signin.second_factor"
         signed_in = audit.record(event, actor=user, subject=user, ip=client_ip(), **details)
+        mail.notify(user.email, event, ip=client_ip())  # only recovery.used is a notice
         flow.complete(row)
         db.session.commit()
         notices.since_previous_sign_in(user, signed_in)
@@ -118,6 +119,7 @@ def _second_step(method: Method | None, template: str) -> Page:
                  reason=str(verdict.reason))
     if user.factor_failures == current_app.config["SECOND_FACTOR_LOCK_AT"]:  # this attempt reached the lock
         audit.record("signin.locked", actor=None, subject=user, ip=client_ip(), failures=user.factor_failures)
+        mail.notify(user.email, "signin.locked", ip=client_ip())
     dropped = flow.record_failed_code(row)
     db.session.commit()
     log.info("second factor rejected", extra={"user_id": user.id, "reason": str(verdict.reason)})

@@ -12,7 +12,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from portal import audit
+from portal import audit, mail
 from portal.auth import flow
 from portal.auth.fresh import fresh_auth_required
 from portal.clock import now
@@ -198,6 +198,7 @@ def _current_code_refusal(form: CodeForm) -> Page | None:
         return render_template("twofactor/totp_manage.html", **manage), 400
     attempts.reset(current_user)
     if not method.primary:
+        mail.notify(current_user.email, "recovery.used", ip=client_ip())
         audit.record("recovery.used", actor=current_user, subject=current_user, ip=client_ip(),
                      method="recovery", recovery_codes_left=remaining(current_user))
     return None

@@ -137,12 +137,12 @@ def test_plain_session_cookie_is_a_browser_session_cookie(app, client, make_user
 def test_production_app_sets_secure_host_cookie(make_app, make_user, redis_url):
     import secrets
 
-    from tests.support import PRODUCTION_SMS
+    from tests.support import PRODUCTION_SERVICES
 
     make_user("prod@example.com")
     prod = make_app(PORTAL_ENV="production", SECRET_KEY=secrets.token_urlsafe(48),
                     RATELIMIT_STORAGE_URI=redis_url, ALLOW_SQLITE_IN_PRODUCTION=True,
-                    TOTP_ENCRYPTION_KEYS=(fernet_key(),), **PRODUCTION_SMS)
+                    TOTP_ENCRYPTION_KEYS=(fernet_key(),), **PRODUCTION_SERVICES)
     browser = prod.test_client()
     page = browser.get("/login", base_url="https://portal.test")
     from tests.support import csrf_token

@@ -24,7 +24,7 @@ from portal.config import (
     read_settings,
 )
 from tests.conftest import app_settings
-from tests.support import PRODUCTION_SMS
+from tests.support import PRODUCTION_SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -209,7 +209,7 @@ def production(**overrides: Any) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
         "DATABASE_URL": "postgresql://portal@127.0.0.1:5432/portal",
         "TOTP_ENCRYPTION_KEYS": (config.fernet_key(),),
-        **PRODUCTION_SMS,
+        **PRODUCTION_SERVICES,
         **overrides,
     })
 

@@ -11,7 +11,7 @@ import pytest
 
 from portal.config import ConfigError, finalise, read_settings
 from portal.sms.settings import DEFAULT_TEMPLATES
-from tests.support import PRODUCTION_SMS
+from tests.support import PRODUCTION_SERVICES
 
 SID = "AC" + "1" * 32
 
@@ -95,7 +95,7 @@ def test_production_refuses_the_console_provider_and_plain_http(tmp_path: Path) 
     with pytest.raises(ConfigError, match=re.escape("SMS_PROVIDER='console': production sends real texts")):
         settle(tmp_path, **prod)
     with pytest.raises(ConfigError, match=re.escape("production talks to Twilio over https only")):
-        settle(tmp_path, **prod, **PRODUCTION_SMS, TWILIO_BASE_URL="http://proxy.internal:8080")
+        settle(tmp_path, **prod, **PRODUCTION_SERVICES, TWILIO_BASE_URL="http://proxy.internal:8080")
 
 
 @pytest.mark.parametrize("variable", ["SMS_RESEND_COOLDOWN", "TWILIO_TIMEOUT", "SMS_CODE_TTL"])
