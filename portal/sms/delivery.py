@@ -81,12 +81,13 @@ def cooldown_until(factor: SmsFactor, now: datetime) -> datetime | None:
     adding the number (or another) again waits for it too. Sign-in codes have their own, so signing in
     right after confirming a phone does not wait for the confirmation's cooldown.
     """
-    key = account_key(factor.user_id, purpose_of(factor))
+    until = _next_send_at(account_key(factor.user_id, purpose_of(factor)))
+    return until if until is not None and until > now else None
+
+
+def _next_send_at(key: str) -> datetime | None:
     until = db.session.scalar(select(SmsThrottle.next_send_at).where(SmsThrottle.key == key))
-    if until is None:
-        return None
-    until = as_utc(until)
-    return until if until > now else None
+    return as_utc(until) if until is not None else None
 
 
 def _claim(factor: SmsFactor, purpose: Purpose, now: datetime) -> Wait | None:
@@ -109,8 +110,8 @@ def _claim(factor: SmsFactor, purpose: Purpose, now: datetime) -> Wait | None:
     ).rowcount
     if claimed != 1:
         db.session.rollback()
-        until = db.session.scalar(select(SmsThrottle.next_send_at).where(SmsThrottle.key == account))
-        return Wait("cooldown", max(as_utc(until), now + timedelta(seconds=1)) if until else now + timedelta(seconds=1))
+        soonest = now + timedelta(seconds=1)  # the winner's claim is in the future, or about to be
+        return Wait("cooldown", max(_next_send_at(account) or soonest, soonest))
     db.session.execute(update(SmsThrottle).where(SmsThrottle.key == number)
                        .values(next_send_at=SmsThrottle.next_send_at)  # changes nothing; takes the row's lock
                        .execution_options(synchronize_session=False))
@@ -131,7 +132,7 @@ def send(factor: SmsFactor, purpose: Purpose, *, language: str, now: datetime,
     if wait is not None:
         return wait
     account = account_key(factor.user_id, purpose)
-    before = db.session.scalar(select(SmsThrottle.next_send_at).where(SmsThrottle.key == account))
+    before = _next_send_at(account)
     last_sent = factor.last_sent_at
     wait = _claim(factor, purpose, now)
     if wait is not None:
