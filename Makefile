@@ -49,6 +49,7 @@ test-tools:
 ## Speed and memory figures (see bench/README.md); not part of make test.
 bench: $(VENV)/.runtime
 	$(BIN)/python bench/recovery_cost.py
+	$(BIN)/python bench/admin_search.py
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

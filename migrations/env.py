@@ -17,6 +17,12 @@ config.set_main_option("sqlalchemy.url", db.engine.url.render_as_string(hide_pas
 target_metadata = db.metadata
 
 
+def include_object(obj, name, type_, reflected, compare_to):
+    from portal.models import DATABASE_ONLY_INDEXES
+
+    return not (type_ == "index" and name in DATABASE_ONLY_INDEXES)
+
+
 def run_migrations_offline() -> None:
     context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata,
                       literal_binds=True)
@@ -32,6 +38,7 @@ def run_migrations_online() -> None:
 
     conf_args = dict(current_app.extensions["migrate"].configure_args)
     conf_args.setdefault("process_revision_directives", skip_empty)
+    conf_args.setdefault("include_object", include_object)
     with db.engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata, **conf_args)
         with context.begin_transaction():

@@ -11,6 +11,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.extensions import db
 
 UTCDateTime = DateTime(timezone=True)
+# Bytewise order on PostgreSQL: the unique index then serves `email LIKE 'prefix%'` and ORDER BY email in any
+# database locale (a locale-aware index cannot serve LIKE). SQLite compares bytes already.
+EmailString = String(320).with_variant(String(320, collation="C"), "postgresql")
+# Indexes that exist only in the migrations because they need a database extension (pg_trgm); autogenerate and
+# `flask db check` leave them alone (migrations/env.py).
+DATABASE_ONLY_INDEXES = frozenset({"ix_users_email_trgm"})
 
 
 class User(UserMixin, db.Model):
@@ -18,7 +24,7 @@ class User(UserMixin, db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # Canonical form: validated by email-validator, then lower-cased, so lookups are exact.
-    email: Mapped[str] = mapped_column(String(320), unique=True)
+    email: Mapped[str] = mapped_column(EmailString, unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, func, select
 
 from portal.extensions import db
 from portal.models import AuditEvent, RecoveryCode, SmsFactor, TotpFactor, User
 
 PAGE_SIZE = 50
+SUBSTRING_MIN = 3  # characters; a trigram index cannot serve shorter substrings
 
 
 def _escape_like(text: str) -> str:
@@ -18,17 +19,29 @@ def _escape_like(text: str) -> str:
 
 
 def search_users(q: str, page: int) -> tuple[list[User], bool]:
-    """Users whose email starts with or contains q (prefix matches first), one page; and whether more follow."""
-    stmt: Select[tuple[User]] = select(User)
+    """Users whose email starts with q, then those that contain it further on, one page; and whether more follow.
+
+    Speed: two queries that each walk an index in email order, never one that sorts every match. Prefix
+    matches come from the unique email index (bytewise "C" collation on PostgreSQL); the rest from the
+    pg_trgm GIN index (migration 0008), which needs three characters, so shorter needles match prefixes only.
+    """
     needle = q.strip().lower()
-    if needle:
-        pattern = _escape_like(needle)
-        prefix = User.email.like(f"{pattern}%", escape="\\")
-        stmt = stmt.where(User.email.like(f"%{pattern}%", escape="\\")).order_by(
-            case((prefix, 0), else_=1), User.email)
-    else:
-        stmt = stmt.order_by(User.email)
-    rows = list(db.session.scalars(stmt.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
+    offset = (page - 1) * PAGE_SIZE
+    if not needle:
+        rows = list(db.session.scalars(select(User).order_by(User.email).offset(offset).limit(PAGE_SIZE + 1)))
+        return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+    pattern = _escape_like(needle)
+    prefix = User.email.like(f"{pattern}%", escape="\\")
+    rows = list(db.session.scalars(select(User).where(prefix).order_by(User.email)
+                                   .offset(offset).limit(PAGE_SIZE + 1)))
+    if len(rows) > PAGE_SIZE or len(needle) < SUBSTRING_MIN:
+        return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+    # The prefix matches ran out on this page: how many there are in all says where the others start.
+    prefix_count = offset + len(rows) if rows or offset == 0 else db.session.scalar(
+        select(func.count()).select_from(User).where(prefix)) or 0
+    rows += db.session.scalars(
+        select(User).where(User.email.like(f"%{pattern}%", escape="\\"), ~prefix).order_by(User.email)
+        .offset(max(0, offset - prefix_count)).limit(PAGE_SIZE + 1 - len(rows)))
     return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
 
 

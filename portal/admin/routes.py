@@ -79,6 +79,7 @@ def users() -> str:
     page = _page_number()
     found, more = queries.search_users(q, page)
     return render_template("admin/users.html", q=q, users=found, page=page, more=more,
+                           substring_min=queries.SUBSTRING_MIN,
                            summaries=queries.summaries(found), lock_at=current_app.config["SECOND_FACTOR_LOCK_AT"])
 
 

@@ -127,6 +127,29 @@ def test_search_finds_by_prefix_and_substring_and_pages(app, make_user, clock, t
     assert "&lt;script&gt;" in browser.get("/admin/users?q=<script>").text
 
 
+def _emails_on(page_text):
+    return re.findall(r'<a href="/admin/users/\d+">([^<]+)</a>', page_text)
+
+
+def test_search_pages_through_prefix_matches_then_substring_matches(app, make_user, clock, tmp_path, target):
+    browser, _ = enrolled_admin(app, make_user, clock, tmp_path)
+    prefixed = [f"ann{n:02d}@example.org" for n in range(60)]
+    inside = [f"jo-ann{n:02d}@example.org" for n in range(45)]
+    with app.app_context():
+        db.session.add_all(User(email=e, password_hash="x", created_at=clock()) for e in prefixed + inside)
+        db.session.add(User(email="bob@example.org", password_hash="x", created_at=clock()))
+        db.session.commit()
+    pages = [_emails_on(browser.get(f"/admin/users?q=Ann&page={n}").text) for n in (1, 2, 3, 4)]
+    # Every match exactly once, prefix matches first, each group in address order, 50 to a page.
+    assert [len(p) for p in pages] == [50, 50, 5, 0]
+    assert [e for p in pages for e in p] == sorted(prefixed) + sorted(inside)
+    # Under three characters a substring cannot use the trigram index: prefix matches only.
+    short = _emails_on(browser.get("/admin/users?q=an").text)
+    assert short == sorted(prefixed)[:50] and not any(e.startswith("jo-") for e in short)
+    assert "Type at least 3 characters" in browser.get("/admin/users?q=an").text
+    assert _emails_on(browser.get("/admin/users?q=bob@").text) == ["bob@example.org"]
+
+
 def test_actions_need_the_password_and_a_code_first(app, make_user, clock, tmp_path, target):
     user, _ = target
     browser, secret = enrolled_admin(app, make_user, clock, tmp_path)
