@@ -111,6 +111,9 @@ SETTINGS: tuple[Setting, ...] = (
             minimum=1024, maximum=16 * 1024 * 1024),
     Setting("SESSION_COOKIE_SECURE", None, _parse_bool,
             "Send cookies over HTTPS only. Default: on in production, off otherwise."),
+    Setting("ADMIN_DISABLE_REQUIRES_SECOND_ADMIN", False, _parse_bool,
+            "Turning off a user's 2FA in /admin waits for a different admin's approval (a request lapses after 24 "
+            "hours). The break-glass CLI is not held back."),
     Setting("SECOND_FACTOR_FREE_FAILURES", 5, _parse_int,
             "Wrong second-factor codes per account (all methods) before delays start (1, 2, 4 … s).",
             minimum=1, maximum=50),

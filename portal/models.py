@@ -202,3 +202,34 @@ class SmsSend(db.Model):
     phone_key: Mapped[str] = mapped_column(String(64), index=True)  # keyed hash of the E.164 number
     purpose: Mapped[str] = mapped_column(String(16))
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class AdminRequest(db.Model):
+    """An admin's request to disable a user's 2FA, waiting for a different admin's approval.
+
+    Used when ADMIN_DISABLE_REQUIRES_SECOND_ADMIN is on. At most one pending request per user (partial
+    unique index); a decision is a conditional UPDATE of status from "pending", so of two admins deciding
+    at once one wins. The identity check is kept here so the approver reads what the requester recorded.
+    """
+
+    __tablename__ = "admin_requests"
+    __table_args__ = (
+        Index("uq_admin_requests_pending", "target_id", unique=True,
+              sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    target_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    requested_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    identity_check: Mapped[str] = mapped_column(String(32))
+    case_reference: Mapped[str] = mapped_column(String(100))
+    notes: Mapped[str] = mapped_column(Text)
+    # pending → approved | rejected | withdrawn | expired | obsolete (2FA was already off when approved)
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    target: Mapped[User] = relationship(foreign_keys=[target_id])
+    requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])

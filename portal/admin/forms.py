@@ -35,3 +35,7 @@ class DisableForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.identity_check.choices = [SelectChoice("", _("Choose…")),
                                        *(SelectChoice(key, str(label)) for key, label in IDENTITY_CHECKS.items())]
+
+
+class DecideForm(FlaskForm):
+    """Approve or reject a request: no fields but the CSRF token (the confirmation guard did the rest)."""

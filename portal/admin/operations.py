@@ -8,16 +8,19 @@ audit row. Callers commit on DONE and roll back on anything else.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from portal import audit, mail
 from portal.auth import flow
+from portal.clock import as_utc, now
 from portal.extensions import db
-from portal.models import RecoveryCode, SmsCode, SmsFactor, TotpFactor, User
+from portal.models import AdminRequest, RecoveryCode, SmsCode, SmsFactor, TotpFactor, User
 
 # The identity checks an admin can record, in the order the form offers them.
 IDENTITY_CHECKS = {
@@ -32,12 +35,27 @@ FACTOR_TABLES = (("totp", TotpFactor), ("sms", SmsFactor), ("recovery_codes", Re
 NOTES_MIN = 20
 NOTES_MAX = 2000
 REFERENCE_MAX = 100
+# What a request's status means, for the pages (see status_of).
+REQUEST_STATUSES = {
+    "pending": _l("Waiting for a different admin's approval"),
+    "approved": _l("Approved: two-step verification turned off"),
+    "rejected": _l("Rejected"),
+    "withdrawn": _l("Withdrawn by the admin who made it"),
+    "expired": _l("Lapsed: no decision within 24 hours"),
+    "obsolete": _l("Closed: two-step verification was already off"),
+}
+# How long a request for a second admin's approval waits before it lapses and must be made again.
+REQUEST_TTL = timedelta(hours=24)
 
 
 class Outcome(StrEnum):
     DONE = "done"
     ALREADY = "already"  # nothing to disable (another admin was first, or it was never on)
     SELF = "self"  # an admin may not do this to their own account
+    PENDING = "pending"  # a request for this user already waits for approval
+    REQUESTED = "requested"  # a new request now waits for a different admin
+    SAME_ADMIN = "same_admin"  # the requester cannot approve their own request
+    DECIDED = "decided"  # another admin decided first, or the request lapsed
 
 
 @dataclass(frozen=True)
@@ -84,7 +102,7 @@ def has_two_factor(user: User) -> bool:
 
 
 def disable_two_factor(target: User, identity: IdentityCheck, actor: Actor, *,
-                       approved_by: User | None = None) -> Outcome:
+                       request: AdminRequest | None = None) -> Outcome:
     """Remove every factor and recovery code of target, clear its failure count and lock, sign it out.
 
     Security: the first statement is an UPDATE of the target's row, so of two admins submitting at once
@@ -110,9 +128,101 @@ def disable_two_factor(target: User, identity: IdentityCheck, actor: Actor, *,
     if actor.os_user is not None:
         details["via"] = "cli"
         details["os_user"] = actor.os_user
-    if approved_by is not None:
-        details["approved_by"] = approved_by.id
+    if request is not None:  # actor approved what another admin requested
+        details["request_id"] = request.id
+        details["requested_by"] = request.requested_by_id
     audit.record("admin.two_factor_disabled", actor=actor.user, subject=target, ip=actor.ip, **details)
     mail.notify(target.email, "admin.two_factor_disabled", ip=actor.ip)
     db.session.expire(target)
+    return Outcome.DONE
+
+
+def _lapsed_before(at: datetime) -> datetime:
+    return at - REQUEST_TTL
+
+
+def status_of(request: AdminRequest) -> str:
+    """The request's status as people should read it: a pending request past REQUEST_TTL has lapsed."""
+    if request.status == "pending" and as_utc(request.requested_at) < _lapsed_before(now()):
+        return "expired"
+    return request.status
+
+
+def pending_request(target: User) -> AdminRequest | None:
+    """The request for target that still waits for approval (not lapsed), if any."""
+    return db.session.scalar(select(AdminRequest).where(
+        AdminRequest.target_id == target.id, AdminRequest.status == "pending",
+        AdminRequest.requested_at >= _lapsed_before(now())))
+
+
+def request_disable(target: User, identity: IdentityCheck, actor: Actor) -> tuple[Outcome, AdminRequest | None]:
+    """Record a request to disable target's 2FA, for a different admin to approve. The caller commits.
+
+    Security: one pending request per user (partial unique index); two admins requesting at once get one
+    request and one PENDING. Nothing of the target changes until the approval.
+    """
+    if actor.user is None or actor.user.id == target.id:
+        return Outcome.SELF, None
+    if not has_two_factor(target):
+        return Outcome.ALREADY, None
+    at = now()
+    db.session.execute(update(AdminRequest).where(
+        AdminRequest.target_id == target.id, AdminRequest.status == "pending",
+        AdminRequest.requested_at < _lapsed_before(at)).values(status="expired")
+        .execution_options(synchronize_session=False))
+    request = AdminRequest(target_id=target.id, requested_by_id=actor.user.id, requested_at=at, requested_ip=actor.ip,
+                           identity_check=identity.check, case_reference=identity.case_reference, notes=identity.notes)
+    try:
+        with db.session.begin_nested():
+            db.session.add(request)
+    except IntegrityError:
+        return Outcome.PENDING, pending_request(target)
+    audit.record("admin.disable_requested", actor=actor.user, subject=target, ip=actor.ip, request_id=request.id,
+                 identity_check=identity.check, case_reference=identity.case_reference, notes=identity.notes)
+    return Outcome.REQUESTED, request
+
+
+def _decide(request: AdminRequest, admin: User, status: str, *, others_only: bool) -> bool:
+    """Move request from pending to status, if it still waits (and admin is not its requester when others_only)."""
+    stmt = update(AdminRequest).where(
+        AdminRequest.id == request.id, AdminRequest.status == "pending",
+        AdminRequest.requested_at >= _lapsed_before(now()))
+    if others_only:
+        stmt = stmt.where(or_(AdminRequest.requested_by_id.is_(None), AdminRequest.requested_by_id != admin.id))
+    stmt = stmt.values(status=status, decided_by_id=admin.id, decided_at=now())
+    won = (db.session.execute(stmt.execution_options(synchronize_session=False)).rowcount or 0) == 1
+    db.session.refresh(request)
+    return won
+
+
+def approve_request(request: AdminRequest, actor: Actor) -> Outcome:
+    """A different admin approves: the same disable_two_factor, audited with both admins. The caller commits.
+
+    Security: the decision is a conditional UPDATE from "pending", so of two approvals at once one acts
+    and the other gets DECIDED; the requester's own approval is refused (SAME_ADMIN) in the same statement.
+    """
+    admin = actor.user
+    if admin is None or admin.id == request.target_id:
+        return Outcome.SELF
+    if request.requested_by_id == admin.id:
+        return Outcome.SAME_ADMIN
+    if not _decide(request, admin, "approved", others_only=True):
+        return Outcome.DECIDED
+    identity = IdentityCheck(request.identity_check, request.case_reference, request.notes)
+    outcome = disable_two_factor(request.target, identity, actor, request=request)
+    if outcome is Outcome.ALREADY:
+        request.status = "obsolete"  # nothing left to disable: the request is closed, no change is recorded
+    return outcome
+
+
+def reject_request(request: AdminRequest, actor: Actor) -> Outcome:
+    """Another admin rejects the request, or its requester withdraws it. The caller commits."""
+    admin = actor.user
+    if admin is None:
+        return Outcome.SELF
+    withdrawn = request.requested_by_id == admin.id
+    if not _decide(request, admin, "withdrawn" if withdrawn else "rejected", others_only=False):
+        return Outcome.DECIDED
+    audit.record("admin.disable_withdrawn" if withdrawn else "admin.disable_rejected", actor=admin,
+                 subject=request.target, ip=actor.ip, request_id=request.id, case_reference=request.case_reference)
     return Outcome.DONE

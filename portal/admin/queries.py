@@ -7,8 +7,10 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Select, func, select
 
+from portal.admin.operations import REQUEST_TTL
+from portal.clock import now
 from portal.extensions import db
-from portal.models import AuditEvent, RecoveryCode, SmsFactor, TotpFactor, User
+from portal.models import AdminRequest, AuditEvent, RecoveryCode, SmsFactor, TotpFactor, User
 
 PAGE_SIZE = 50
 SUBSTRING_MIN = 3  # characters; a trigram index cannot serve shorter substrings
@@ -98,3 +100,19 @@ def emails_of(ids: set[int | None]) -> dict[int, str]:
     if not wanted:
         return {}
     return {row[0]: row[1] for row in db.session.execute(select(User.id, User.email).where(User.id.in_(wanted)))}
+
+
+def requests_overview(recent: int = 20) -> tuple[list[AdminRequest], list[AdminRequest]]:
+    """Requests waiting for a second admin (oldest first), and the most recently decided or lapsed ones."""
+    cutoff = now() - REQUEST_TTL
+    waiting = AdminRequest.status == "pending"
+    pending = list(db.session.scalars(select(AdminRequest).where(waiting, AdminRequest.requested_at >= cutoff)
+                                      .order_by(AdminRequest.requested_at)))
+    decided = list(db.session.scalars(select(AdminRequest).where(~(waiting & (AdminRequest.requested_at >= cutoff)))
+                                      .order_by(AdminRequest.id.desc()).limit(recent)))
+    return pending, decided
+
+
+def pending_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(AdminRequest).where(
+        AdminRequest.status == "pending", AdminRequest.requested_at >= now() - REQUEST_TTL)) or 0

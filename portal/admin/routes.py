@@ -18,20 +18,27 @@ from werkzeug.wrappers import Response
 
 from portal.account import activity
 from portal.admin import queries
-from portal.admin.forms import ConfirmForm, DisableForm
+from portal.admin.forms import ConfirmForm, DecideForm, DisableForm
 from portal.admin.operations import (
+    IDENTITY_CHECKS,
+    REQUEST_STATUSES,
     Actor,
     IdentityCheck,
     Outcome,
+    approve_request,
     disable_two_factor,
     has_two_factor,
     identity_problem,
+    pending_request,
+    reject_request,
+    request_disable,
+    status_of,
 )
 from portal.auth import flow, throttle
 from portal.clock import now
 from portal.crypto import passwords
 from portal.extensions import db, login_manager
-from portal.models import AuditEvent, User
+from portal.models import AdminRequest, AuditEvent, User
 from portal.responses import locked_response, wait_response
 from portal.security import client_ip, safe_next
 from portal.twofactor import attempts, methods
@@ -56,6 +63,12 @@ def _guard() -> Response | None:
         # Security: a stolen admin session (or one left open) cannot act without the password and a code.
         return redirect(url_for("admin.confirm", next=request.path))
     return None
+
+
+@bp.context_processor
+def _admin_context() -> dict[str, object]:
+    return {"request_status": lambda row: REQUEST_STATUSES[status_of(row)],
+            "pending_requests": queries.pending_count()}
 
 
 @bp.route("")
@@ -95,7 +108,12 @@ def user(user_id: int) -> str:
     target = _target(user_id)
     return render_template("admin/user.html", target=target, summary=queries.summaries([target])[target.id],
                            events=activity.recent(target, limit=20), has_two_factor=has_two_factor(target),
+                           pending=pending_request(target),
                            lock_at=current_app.config["SECOND_FACTOR_LOCK_AT"])
+
+
+def _second_admin_required() -> bool:
+    return bool(current_app.config["ADMIN_DISABLE_REQUIRES_SECOND_ADMIN"])
 
 
 @bp.route("/users/<int:user_id>/disable-2fa", methods=["GET", "POST"])
@@ -103,7 +121,8 @@ def disable(user_id: int) -> Page:
     target = _target(user_id)
     form = DisableForm()
     page = {"target": target, "form": form, "own": target.id == current_user.id,
-            "has_two_factor": has_two_factor(target)}
+            "has_two_factor": has_two_factor(target), "needs_approval": _second_admin_required(),
+            "pending": pending_request(target)}
     if page["own"]:
         # Security: nobody turns off their own second factor through the support process.
         return render_template("admin/disable.html", error=_("You cannot use the admin pages on your own account."),
@@ -117,16 +136,102 @@ def disable(user_id: int) -> Page:
         problem = _("The email address you typed is not this user's.")
     if problem is not None:
         return render_template("admin/disable.html", error=problem, **page), 400
-    outcome = disable_two_factor(target, identity, Actor(user=current_user, ip=client_ip()))
+    actor = Actor(user=current_user, ip=client_ip())
+    if page["needs_approval"]:
+        return _requested(target, *request_disable(target, identity, actor))
+    outcome = disable_two_factor(target, identity, actor)
     if outcome is not Outcome.DONE:
         db.session.rollback()
-        flash(_("Two-step verification of %(email)s is already off: nothing was changed.", email=target.email),
-              "info")
-        return redirect(url_for("admin.user", user_id=target.id))
+        return _already_off(target)
     db.session.commit()
-    flash(_("Two-step verification of %(email)s is off and all of its sessions are signed out. It is recorded "
-            "under case %(case)s.", email=target.email, case=identity.case_reference), "success")
+    return _disabled(target, identity.case_reference)
+
+
+def _already_off(target: User) -> Response:
+    flash(_("Two-step verification of %(email)s is already off: nothing was changed.", email=target.email), "info")
     return redirect(url_for("admin.user", user_id=target.id))
+
+
+def _disabled(target: User, case_reference: str) -> Response:
+    flash(_("Two-step verification of %(email)s is off and all of its sessions are signed out. It is recorded "
+            "under case %(case)s.", email=target.email, case=case_reference), "success")
+    return redirect(url_for("admin.user", user_id=target.id))
+
+
+def _requested(target: User, outcome: Outcome, request_row: AdminRequest | None) -> Response:
+    if outcome is Outcome.REQUESTED and request_row is not None:
+        db.session.commit()
+        flash(_("Your request is recorded. Two-step verification of %(email)s stays on until a different admin "
+                "approves it.", email=target.email), "success")
+        return redirect(url_for("admin.request_detail", request_id=request_row.id))
+    db.session.rollback()
+    if outcome is Outcome.PENDING:
+        flash(_("A request for this user already waits for approval: nothing new was recorded."), "info")
+        pending = pending_request(target)
+        if pending is not None:
+            return redirect(url_for("admin.request_detail", request_id=pending.id))
+        return redirect(url_for("admin.user", user_id=target.id))
+    return _already_off(target)
+
+
+@bp.route("/requests")
+def requests_list() -> str:
+    pending, decided = queries.requests_overview()
+    return render_template("admin/requests.html", pending=pending, decided=decided, checks=IDENTITY_CHECKS)
+
+
+def _request(request_id: int) -> AdminRequest:
+    row = db.session.get(AdminRequest, request_id)
+    if row is None:
+        abort(404)
+    return row
+
+
+def _request_page(row: AdminRequest, error: str | None = None) -> str:
+    pending = pending_request(row.target)
+    return render_template("admin/request.html", r=row, form=DecideForm(), checks=IDENTITY_CHECKS, error=error,
+                           waiting=pending is not None and pending.id == row.id,
+                           own=row.requested_by_id == current_user.id, is_target=row.target_id == current_user.id)
+
+
+@bp.route("/requests/<int:request_id>")
+def request_detail(request_id: int) -> str:
+    return _request_page(_request(request_id))
+
+
+@bp.route("/requests/<int:request_id>/approve", methods=["POST"])
+def approve(request_id: int) -> Page:
+    row = _request(request_id)
+    if not DecideForm().validate_on_submit():
+        abort(400)
+    outcome = approve_request(row, Actor(user=current_user, ip=client_ip()))
+    if outcome is Outcome.DONE:
+        db.session.commit()
+        return _disabled(row.target, row.case_reference)
+    if outcome is Outcome.ALREADY:
+        db.session.commit()  # the request is closed as obsolete
+        return _already_off(row.target)
+    db.session.rollback()
+    if outcome is Outcome.SAME_ADMIN:
+        return _request_page(row, _("You made this request: a different admin must approve it.")), 403
+    if outcome is Outcome.SELF:
+        return _request_page(row, _("You cannot use the admin pages on your own account.")), 403
+    flash(_("This request no longer waits for approval: nothing was changed."), "info")
+    return redirect(url_for("admin.request_detail", request_id=row.id))
+
+
+@bp.route("/requests/<int:request_id>/reject", methods=["POST"])
+def reject(request_id: int) -> Response:
+    row = _request(request_id)
+    if not DecideForm().validate_on_submit():
+        abort(400)
+    if reject_request(row, Actor(user=current_user, ip=client_ip())) is Outcome.DONE:
+        db.session.commit()
+        flash(_("The request is withdrawn.") if row.status == "withdrawn" else _("The request is rejected."), "success")
+    else:
+        db.session.rollback()
+        flash(_("This request no longer waits for approval: nothing was changed."), "info")
+    return redirect(url_for("admin.request_detail", request_id=row.id))
 
 
 def _date(name: str) -> date | None:

@@ -29,3 +29,14 @@ def signed_in(app, make_user, email):
 def enrollment(signed_in, clock, tmp_path):
     """The signed_in user with an authenticator app confirmed through the setup pages."""
     return enroll(signed_in, clock, tmp_path)
+
+
+@pytest.fixture
+def target(app, make_user, clock, tmp_path):
+    """A user with an authenticator app and recovery codes (lost-phone@example.com, the admin tests' case),
+    and a signed-in browser of theirs."""
+    user = make_user("lost-phone@example.com")
+    browser = app.test_client()
+    assert login(browser, "lost-phone@example.com").status_code == 302
+    enroll(browser, clock, tmp_path)
+    return user, browser

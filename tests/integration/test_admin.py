@@ -10,7 +10,6 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
 
-import pytest
 from sqlalchemy import select
 
 from portal.extensions import db
@@ -26,7 +25,7 @@ TARGET = "lost-phone@example.com"
 IDENTITY = {"identity_check": "video_call", "case_reference": "CASE-2026-118",
             "notes": "Video call; compared the face with the ID photo sent to support."}
 ADMIN_URLS = ["/admin", "/admin/users", "/admin/users/1", "/admin/users/1/disable-2fa", "/admin/audit",
-              "/admin/audit.csv", "/admin/confirm"]
+              "/admin/audit.csv", "/admin/confirm", "/admin/requests", "/admin/requests/1"]
 
 
 def enrolled_admin(app, make_user, clock, tmp_path, email=ADMIN):
@@ -35,16 +34,6 @@ def enrolled_admin(app, make_user, clock, tmp_path, email=ADMIN):
     browser = app.test_client()
     assert login(browser, email).status_code == 302
     return browser, enroll(browser, clock, tmp_path).secret
-
-
-@pytest.fixture
-def target(app, make_user, clock, tmp_path):
-    """A user with an authenticator app and recovery codes, and a signed-in browser of theirs."""
-    user = make_user(TARGET)
-    browser = app.test_client()
-    assert login(browser, TARGET).status_code == 302
-    enroll(browser, clock, tmp_path)
-    return user, browser
 
 
 def confirm(browser, secret, clock, next_url="/admin/users"):
@@ -83,7 +72,8 @@ def test_a_user_who_is_not_an_admin_gets_403_everywhere(app, signed_in):
     page = signed_in.get("/account")
     for url in ADMIN_URLS:
         assert signed_in.get(url).status_code == 403, url
-    for url in ("/admin/users/1/disable-2fa", "/admin/confirm"):  # the URLs that take a POST
+    for url in ("/admin/users/1/disable-2fa", "/admin/confirm", "/admin/requests/1/approve",
+                "/admin/requests/1/reject"):  # the URLs that take a POST
         assert signed_in.post(url, data={"csrf_token": csrf_token(page), **IDENTITY}).status_code == 403, url
 
 
