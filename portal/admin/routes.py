@@ -41,12 +41,16 @@ from portal.extensions import db, login_manager
 from portal.models import AdminRequest, AuditEvent, User
 from portal.responses import locked_response, wait_response
 from portal.security import client_ip, safe_next
+from portal.sms import send_limit
 from portal.twofactor import attempts, methods
 from portal.twofactor.messages import verdict_message
+from portal.twofactor.methods.base import Method
+from portal.twofactor.methods.sms import SmsMethod
+from portal.twofactor.sms_signin import text_code
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 Page = Response | str | tuple[str, int] | tuple[str, int, dict[str, str]]
-CONFIRM_ENDPOINTS = frozenset({"admin.confirm"})
+CONFIRM_ENDPOINTS = frozenset({"admin.confirm", "admin.confirm_send"})
 
 
 @bp.before_request
@@ -281,16 +285,34 @@ def audit_csv() -> Response:
                     headers={"Content-Disposition": "attachment; filename=audit.csv"})
 
 
+CONFIRM_KINDS = ("totp", "sms")  # the factors an admin confirms actions with, preferred first
+
+
+def _confirm_methods() -> list[Method]:
+    return [m for m in (methods.get(kind) for kind in CONFIRM_KINDS) if m is not None and m.is_enrolled(current_user)]
+
+
+def _confirm_page(form: ConfirmForm, next_url: str) -> tuple[Method | None, dict[str, object]]:
+    """The factor chosen by ?method= (else the first enrolled one) and what confirm.html needs to show it."""
+    enrolled = _confirm_methods()
+    method = next((m for m in enrolled if m.kind == request.args.get("method")), enrolled[0] if enrolled else None)
+    page: dict[str, object] = {"form": form, "next_url": next_url, "method": method,
+                               "others": [m for m in enrolled if m is not method]}
+    if isinstance(method, SmsMethod):
+        page.update(method.page_context(current_user, now=now()))
+    return method, page
+
+
 @bp.route("/confirm", methods=["GET", "POST"])
 def confirm() -> Page:
-    """The password and a current code from the admin's authenticator app, before an admin action."""
+    """The password and a current second-factor code (authenticator app or text message), before admin actions."""
     next_url = safe_next(request.args.get("next"), default=url_for("admin.users"))
-    method = methods.get("totp")
     form = ConfirmForm()
-    page = {"form": form, "next_url": next_url, "has_totp": method is not None and method.is_enrolled(current_user)}
-    if not page["has_totp"] or method is None:
+    method, page = _confirm_page(form, next_url)
+    if method is None:  # the guard lets no admin without a factor in; a factor of another kind lands here
         return render_template("admin/confirm.html", error=_("Admin actions are confirmed with a code from an "
-                                                             "authenticator app. Set one up first."), **page), 403
+                                                             "authenticator app or a text message. Set one up "
+                                                             "first."), **page), 403
     if not form.validate_on_submit():
         return render_template("admin/confirm.html", **page), 400 if form.is_submitted() else 200
     at = now()
@@ -308,7 +330,7 @@ def confirm() -> Page:
     if verdict is None or not verdict.ok:
         db.session.commit()
         form.code.data = ""
-        error = verdict_message(verdict, "totp") if verdict is not None else _(
+        error = verdict_message(verdict, method.kind) if verdict is not None else _(
             "The password or the code is not correct.")
         return render_template("admin/confirm.html", error=error, **page), 400
     throttle.reset(current_user.email)
@@ -316,3 +338,19 @@ def confirm() -> Page:
     flow.confirm_factor(flow.current_row())
     db.session.commit()
     return redirect(next_url)
+
+
+@bp.route("/confirm/send", methods=["POST"])
+@send_limit
+def confirm_send() -> Page:
+    """Text the admin a code for the confirmation (to the verified phone only; CSRF like every POST)."""
+    next_url = safe_next(request.args.get("next"), default=url_for("admin.users"))
+    method = methods.get("sms")
+    if not isinstance(method, SmsMethod) or not method.is_enrolled(current_user):
+        abort(404)
+    at = now()
+    refused = text_code(method, current_user, at, lambda error: render_template(
+        "admin/confirm.html", error=error, **_confirm_page(ConfirmForm(formdata=None), next_url)[1]))
+    if refused is not None:
+        return refused
+    return redirect(url_for("admin.confirm", method="sms", next=next_url), code=303)

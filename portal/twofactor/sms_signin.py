@@ -6,6 +6,8 @@ A GET never sends a text; any phone number in the request is ignored.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -14,6 +16,7 @@ from werkzeug.wrappers import Response
 from portal.auth import flow
 from portal.clock import now
 from portal.i18n import current_language
+from portal.models import User
 from portal.security import client_ip, safe_next
 from portal.sms import send_limit
 from portal.sms.base import SmsError, http_status, retry_after
@@ -44,20 +47,29 @@ def send() -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
     at = now()
     page = {"form": CodeForm(formdata=None), "method": method, "next_url": next_url,
             "others": len(methods.primary(user)) > 1, "recovery": has_set(user)}
+    refused = text_code(method, user, at, lambda error: render_template(
+        "twofactor/verify.html", error=error, **page, **method.page_context(user, now=at)))
+    if refused is not None:
+        return refused
+    given = request.args.get("next")
+    return redirect(url_for("twofactor.verify", method="sms", next=next_url if given else None), code=303)
+
+
+def text_code(method: SmsMethod, user: User, at: datetime,
+              render: Callable[[str], str]) -> tuple[str, int] | tuple[str, int, dict[str, str]] | None:
+    """Text user a sign-in code; None when it went (a flash says where), else the refusal page from render.
+
+    A provider failure gets its own status (and Retry-After when it has one); a cooldown or cap gets 429.
+    The sign-in (or the admin's confirmation) stays, so the page can offer the other methods.
+    """
     try:
         verdict = method.challenge(user, now=at, language=current_language(), ip=client_ip())
     except SmsError as error:
-        # The pending sign-in stays: the page offers the other methods and recovery codes.
-        html = render_template("twofactor/verify.html", error=fault_message(error),
-                               **page, **method.page_context(user, now=at))
+        html = render(fault_message(error))
         wait = retry_after(error)
         return (html, http_status(error), {"Retry-After": str(wait)}) if wait else (html, http_status(error))
     if verdict.retry_at is not None:
         wait = Wait("cooldown" if verdict.reason is Reason.COOLDOWN else "cap", verdict.retry_at)
-        html = render_template("twofactor/verify.html", error=wait_message(wait, at),
-                               **page, **method.page_context(user, now=at))
-        return html, 429, {"Retry-After": str(seconds_until(verdict.retry_at, at))}
-    context = method.page_context(user, now=at)
-    flash(_("We sent a code to %(phone)s.", phone=context.get("phone", "")), "info")
-    given = request.args.get("next")
-    return redirect(url_for("twofactor.verify", method="sms", next=next_url if given else None), code=303)
+        return render(wait_message(wait, at)), 429, {"Retry-After": str(seconds_until(verdict.retry_at, at))}
+    flash(_("We sent a code to %(phone)s.", phone=method.page_context(user, now=at).get("phone", "")), "info")
+    return None
