@@ -100,23 +100,24 @@ def read_setup_key(page: Page, tmp_path: Path) -> tuple[str, dict[str, str]]:
     return uri, parse_otpauth(uri)
 
 
-def sign_in(page: Page, base: str, email: str) -> None:
+def sign_in(page: Page, base: str, email: str, t: Callable[[str], str] = str) -> None:
     page.goto(f"{base}/login")
-    expect(heading(page, "Sign in")).to_be_visible()
-    page.get_by_label("Email", exact=True).fill(email)
-    page.get_by_label("Password", exact=True).fill(GOOD_PASSWORD)
-    page.get_by_role("button", name="Continue", exact=True).click()
+    expect(heading(page, t("Sign in"))).to_be_visible()
+    page.get_by_label(t("Email"), exact=True).fill(email)
+    page.get_by_label(t("Password"), exact=True).fill(GOOD_PASSWORD)
+    page.get_by_role("button", name=t("Continue"), exact=True).click()
 
 
-def enter_code(page: Page, code: str, button: str) -> None:
-    page.get_by_label("Code", exact=True).fill(code)
+def enter_code(page: Page, code: str, button: str, t: Callable[[str], str] = str) -> None:
+    """Fill the code field and press button (already in the page's language)."""
+    page.get_by_label(t("Code"), exact=True).fill(code)
     page.locator("main").get_by_role("button", name=button, exact=True).click()
 
 
-def sign_out(page: Page, base: str) -> None:
-    header_button(page, "Sign out").click()
+def sign_out(page: Page, base: str, t: Callable[[str], str] = str) -> None:
+    header_button(page, t("Sign out")).click()
     expect(page).to_have_url(f"{base}/login")
-    expect(page.get_by_role("status")).to_have_text("You have signed out.")
+    expect(page.get_by_role("status")).to_have_text(t("You have signed out."))
 
 
 def expect_verify_page(page: Page, base: str) -> None:

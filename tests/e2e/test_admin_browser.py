@@ -26,8 +26,9 @@ from tests.e2e.journeys import (
     sign_in,
     sign_out,
 )
+from tests.e2e.support import ConsoleError, zh
 from tests.otp import totp
-from tests.support import FakeClock
+from tests.support import GOOD_PASSWORD, FakeClock
 
 pytestmark = pytest.mark.e2e
 
@@ -130,3 +131,101 @@ def test_support_turns_off_2fa_after_an_identity_check(
     screenshot("04-user-invited")
     notice.get_by_role("link", name="Set up two-step verification again", exact=True).click()
     expect(heading(page, "Set up an authenticator app")).to_be_visible()
+
+
+SECOND_ADMIN = "duty-manager@example.com"
+
+
+def seed_with_authenticator(database: Database, email: str, clock: FakeClock, *, admin: bool = False) -> str:
+    """An account with a confirmed authenticator app and recovery codes, made as if long ago; returns the key."""
+    import portal
+    from portal.crypto import passwords
+    from portal.extensions import db
+    from portal.models import User
+    from portal.twofactor import totp_enrollment
+    from portal.twofactor.methods.recovery import generate_set
+
+    app = portal.create_app(app_settings(database.url))
+    with app.app_context():
+        at = clock()
+        user = User(email=email, password_hash=passwords().hash(GOOD_PASSWORD), created_at=at, is_admin=admin)
+        db.session.add(user)
+        db.session.flush()
+        secret = totp_enrollment.pending_secret(totp_enrollment.start(user, at))
+        assert totp_enrollment.confirm(user, totp(secret, at), at, ip="127.0.0.1").ok
+        generate_set(user, at)
+        db.session.commit()
+        db.engine.dispose()
+    return secret
+
+
+@pytest.mark.parametrize("browser_locale", ["zh-CN"])
+@pytest.mark.parametrize("live_settings", [{"ADMIN_DISABLE_REQUIRES_SECOND_ADMIN": True}])
+def test_in_chinese_one_admin_requests_and_a_second_admin_approves(
+    live_server: str, live_clock: FakeClock, browser_page: Page, database: Database,
+    screenshot: Callable[[str], Path], console_errors: list[ConsoleError], browser_locale: str,
+) -> None:
+    page, base, clock = browser_page, live_server, live_clock
+    seed_with_authenticator(database, USER, clock)
+    secrets = {email: seed_with_authenticator(database, email, clock, admin=True) for email in (ADMIN, SECOND_ADMIN)}
+    clock.advance(30)  # the seeding used the current step of every app
+
+    # 1. The first admin, reading Chinese, finds the user and records the identity check as a request.
+    sign_in(page, base, ADMIN, t=zh)
+    expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
+    enter_code(page, totp(secrets[ADMIN], clock()), zh("Verify"), t=zh)
+    page.locator(".site-header").get_by_role("link", name=zh("Admin"), exact=True).click()
+    expect(heading(page, zh("Users"))).to_be_visible()
+    page.get_by_label(zh("Email address, or a part of it"), exact=True).fill("lost")
+    page.get_by_role("button", name=zh("Search"), exact=True).click()
+    row = page.locator("tbody tr").filter(has_text=USER)
+    expect(row).to_contain_text(zh("Authenticator app"))
+    row.get_by_role("link", name=USER, exact=True).click()
+    page.get_by_role("link", name=zh("Disable two-step verification…"), exact=True).click()
+    expect(page.locator("main")).to_contain_text(zh(
+        "A different admin must approve this: your request and its identity check are recorded now, and nothing "
+        "changes for the user until the approval."))
+    page.get_by_label(zh("How did you check the person's identity?"), exact=True).select_option("video_call")
+    page.get_by_label(zh("Case reference"), exact=True).fill(CASE)
+    page.get_by_label(zh("Notes"), exact=True).fill(NOTES)
+    page.get_by_label(zh("Type the user's email address to confirm"), exact=True).fill(USER)
+    page.get_by_role("button", name=zh("Request approval to disable two-step verification"), exact=True).click()
+    expect(page.get_by_role("status")).to_have_text(zh(
+        "Your request is recorded. Two-step verification of %(email)s stays on until a different admin approves "
+        "it.") % {"email": USER})
+    expect(heading(page, zh("Request to disable two-step verification of %(email)s") % {"email": USER})).to_be_visible()
+    expect(page.locator("#request-status")).to_have_text(zh("Waiting for a different admin's approval"))
+    expect(page.locator("main")).to_contain_text(zh(
+        "You made this request: a different admin must approve it. You can withdraw it."))
+    expect(page.get_by_role("button", name=zh("Approve and disable two-step verification"))).to_have_count(0)
+    screenshot("01-requested-zh")
+    sign_out(page, base, t=zh)
+
+    # 2. A different admin reads the request and approves it.
+    sign_in(page, base, SECOND_ADMIN, t=zh)
+    enter_code(page, totp(secrets[SECOND_ADMIN], clock()), zh("Verify"), t=zh)
+    page.locator(".site-header").get_by_role("link", name=zh("Admin"), exact=True).click()
+    nav = page.locator("nav.admin-nav").get_by_role("link", name=re.compile("^" + re.escape(zh("Approval requests"))))
+    expect(nav).to_contain_text("1")
+    nav.click()
+    page.locator("tbody tr").filter(has_text=USER).get_by_role("link", name=USER, exact=True).click()
+    facts = page.locator("dl.facts")
+    for shown in (ADMIN, CASE, NOTES, zh("Video call")):
+        expect(facts).to_contain_text(shown)
+    screenshot("02-approve-zh")
+    page.get_by_role("button", name=zh("Approve and disable two-step verification"), exact=True).click()
+    expect(page.get_by_role("status")).to_have_text(zh(
+        "Two-step verification of %(email)s is off and all of its sessions are signed out. It is recorded under "
+        "case %(case)s.") % {"email": USER, "case": CASE})
+
+    # 3. The audit log tells both halves: the request by the first admin, the change by the second.
+    page.get_by_role("link", name=zh("All audit events of this user"), exact=True).click()
+    rows = page.locator("table.admin-table tbody tr")
+    done = rows.filter(has_text=zh("Two-step verification turned off by support"))
+    expect(done).to_contain_text(SECOND_ADMIN)
+    expect(done).to_contain_text(CASE)
+    asked = rows.filter(has_text=zh("Support asked for approval to turn off two-step verification"))
+    expect(asked).to_contain_text(ADMIN)
+    expect(asked).to_contain_text(CASE)
+    screenshot("03-audit-zh")
+    assert [str(e) for e in console_errors] == []
