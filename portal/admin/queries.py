@@ -75,6 +75,7 @@ class AuditFilter:
     event: str = ""  # an event name, or a prefix ending in "." ("totp.")
     since: date | None = None
     until: date | None = None  # inclusive
+    case: str = ""  # a case reference (exact), as recorded with admin actions
 
 
 def audit_query(f: AuditFilter) -> Select[tuple[AuditEvent]] | None:
@@ -88,6 +89,9 @@ def audit_query(f: AuditFilter) -> Select[tuple[AuditEvent]] | None:
     if f.event:
         stmt = stmt.where(AuditEvent.event.like(f"{_escape_like(f.event)}%", escape="\\")
                           if f.event.endswith(".") else AuditEvent.event == f.event)
+    if f.case:
+        # Served on PostgreSQL by an expression index on details ->> 'case_reference' (migration 0010).
+        stmt = stmt.where(AuditEvent.details["case_reference"].as_string() == f.case.strip())
     if f.since is not None:
         stmt = stmt.where(AuditEvent.at >= datetime.combine(f.since, time.min, UTC))
     if f.until is not None:

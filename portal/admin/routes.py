@@ -21,6 +21,7 @@ from portal.admin import queries
 from portal.admin.forms import ConfirmForm, DecideForm, DisableForm
 from portal.admin.operations import (
     IDENTITY_CHECKS,
+    REFERENCE_MAX,
     REQUEST_STATUSES,
     Actor,
     IdentityCheck,
@@ -247,7 +248,7 @@ def _date(name: str) -> date | None:
 
 def _audit_filter() -> queries.AuditFilter:
     return queries.AuditFilter(user=_arg("user", 320), event=_arg("event", 64),
-                               since=_date("since"), until=_date("until"))
+                               since=_date("since"), until=_date("until"), case=_arg("case", REFERENCE_MAX))
 
 
 @bp.route("/audit")

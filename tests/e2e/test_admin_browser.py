@@ -119,6 +119,14 @@ def test_support_turns_off_2fa_after_an_identity_check(
     expect(first).to_contain_text("video_call")
     expect(table).to_contain_text("Authenticator app set up")
     screenshot("03-audit")
+    # Weeks later, support finds the case by its reference alone.
+    page.locator("nav.admin-nav").get_by_role("link", name="Audit log", exact=True).click()
+    page.get_by_label("Case reference", exact=True).fill(CASE)
+    page.get_by_role("button", name="Filter", exact=True).click()
+    found = page.locator("table.admin-table tbody tr")
+    expect(found).to_have_count(1)
+    expect(found).to_contain_text("Two-step verification turned off by support")
+    expect(found).to_contain_text(USER)
     sign_out(page, base)
 
     # 4. The user signs in with the password alone, is told once and invited to set 2FA up again.

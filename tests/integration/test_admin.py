@@ -263,6 +263,16 @@ def test_the_audit_log_filters_pages_and_exports_csv(app, make_user, clock, tmp_
     assert rows[0]["actor"] == ADMIN and rows[0]["subject"] == TARGET
     assert '"case_reference": "=HYPERLINK' in rows[0]["details"]
     assert rows[0]["details"].startswith("{")  # JSON, not a formula
+    # A case reference finds its case (exact, whatever else the log holds), in the page and the CSV.
+    case = browser.get("/admin/audit", query_string={"case": '=HYPERLINK("http://evil.example")'})
+    assert case.text.count("<code>admin.two_factor_disabled</code>") == 1
+    assert "Authenticator app set up" not in case.text
+    assert 'name="case" value="=HYPERLINK(&#34;http://evil.example&#34;)"' in case.text
+    assert "No event matches." in browser.get("/admin/audit?case=HYPERLINK").text
+    by_case = list(csv.DictReader(io.StringIO(browser.get(
+        "/admin/audit.csv", query_string={"case": '=HYPERLINK("http://evil.example")'}).text)))
+    assert [r["event"] for r in by_case] == ["admin.two_factor_disabled"]
+    assert browser.get("/admin/audit?case=%00%27").status_code == 200
     # Nothing in the application edits or deletes audit rows: no such routes exist.
     for method in ("put", "delete", "patch"):
         assert getattr(browser, method)("/admin/audit").status_code == 405

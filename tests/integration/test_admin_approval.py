@@ -234,3 +234,21 @@ def test_two_requests_at_once_make_one_and_two_approvals_at_once_act_once(app, m
     assert sum("is off and all of its sessions are signed out" in p for p in pages) == 1
     assert sum("no longer waits for approval" in p for p in pages) == 1
     assert len(audit_rows(app, "admin.two_factor_disabled")) == 1 and factors_of(app, user.id) == ([], [])
+
+
+def test_every_admin_post_needs_the_csrf_token(app, admins, target):
+    user, _ = target
+    first, second = admins[FIRST], admins[SECOND]
+    disable(first, user.id)
+    [req] = requests_of(app, user.id)
+    posts = sorted(rule.rule for rule in app.url_map.iter_rules()
+                   if rule.rule.startswith("/admin") and "POST" in (rule.methods or ()))
+    assert len(posts) >= 5, posts  # confirm, confirm/send, disable-2fa, approve, reject
+    for rule in posts:
+        path = rule.replace("<int:user_id>", str(user.id)).replace("<int:request_id>", str(req.id))
+        for browser in (first, second):
+            response = browser.post(path, data={**IDENTITY, "confirm_email": TARGET, "password": GOOD_PASSWORD})
+            assert response.status_code == 400, (path, response.status_code)
+    # Nothing changed: the request still waits and the user keeps every factor.
+    assert [r.status for r in requests_of(app, user.id)] == ["pending"]
+    assert len(factors_of(app, user.id)[1]) == 10 and audit_rows(app, "admin.two_factor_disabled") == []
