@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 HOST ?= 127.0.0.1
-WORKERS ?= 2
+WORKERS ?= $(or $(GUNICORN_WORKERS),2)
 export FLASK_APP := wsgi
 
 .PHONY: run test lint bench i18n-extract i18n-compile test-tools clean
@@ -35,7 +35,7 @@ i18n-extract: $(VENV)/.runtime
 
 run: $(VENV)/.runtime i18n-compile
 	$(BIN)/flask db upgrade
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --access-logfile - wsgi:app
+	HOST=$(HOST) PORT=$(PORT) GUNICORN_WORKERS=$(WORKERS) $(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
 ## Debian's Chromium, ChromeDriver, zbar-tools and oathtool for the tests (Playwright cannot download browsers here).
 test-tools:

@@ -31,9 +31,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     # The twilio SDK logs every request (URL with the account SID, headers) at INFO; our one line per
     # Twilio error is in portal.sms.
     logging.getLogger("twilio.http_client").setLevel(max(logging.WARNING, logging.getLogger().level))
-    if app.config["PROXY_FIX_X_FOR"]:
+    if app.config["PROXY_HOPS"]:
         # Security: trust exactly the configured number of proxy hops, never a raw X-Forwarded-For.
-        n = app.config["PROXY_FIX_X_FOR"]
+        n = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0)  # type: ignore[method-assign]
 
     from portal import cli, crypto, errors, i18n, mail, models, security, sms  # noqa: F401  (models: metadata)
@@ -60,6 +60,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from portal.account.routes import bp as account_bp
     from portal.admin.routes import bp as admin_bp
     from portal.auth.routes import bp as auth_bp
+    from portal.health import bp as health_bp
     from portal.twofactor import methods
     from portal.twofactor.methods.recovery import RecoveryMethod
     from portal.twofactor.methods.sms import SmsMethod
@@ -70,6 +71,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from portal.twofactor.sms_signin import bp as sms_signin_bp
     from portal.twofactor.totp_routes import bp as totp_bp
 
+    app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
     app.register_blueprint(twofactor_bp)

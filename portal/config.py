@@ -71,16 +71,30 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_URL", None, _parse_str,
             "SQLAlchemy URL. Default: SQLite file instance/portal.sqlite3. postgresql:// uses psycopg 3.",
             secret=True),
+    Setting("DATABASE_POOL_SIZE", 5, _parse_int,
+            "Connections each process keeps open to PostgreSQL (SQLAlchemy pool_size); give each gunicorn worker "
+            "at least its thread count.", minimum=1, maximum=100),
+    Setting("DATABASE_MAX_OVERFLOW", 5, _parse_int,
+            "Extra PostgreSQL connections a process may open under a burst (SQLAlchemy max_overflow).",
+            minimum=0, maximum=100),
+    Setting("DATABASE_POOL_TIMEOUT", 10, _parse_int,
+            "Seconds a request waits for a free database connection before it fails with 503.",
+            minimum=1, maximum=120),
+    Setting("DATABASE_CONNECT_TIMEOUT", 5, _parse_int,
+            "Seconds to wait when opening a PostgreSQL connection.", minimum=1, maximum=60),
     Setting("ALLOW_SQLITE_IN_PRODUCTION", False, _parse_bool,
             "Let production run on SQLite (single host only)."),
     Setting("RATELIMIT_STORAGE_URI", "memory://", _parse_str,
             "Flask-Limiter storage, e.g. redis://127.0.0.1:6379/0. Production refuses memory://.",
             secret=True),
+    Setting("RATELIMIT_STORAGE_TIMEOUT", 2, _parse_int,
+            "Seconds to wait for Redis (connect and each command) before a limited route answers 503.",
+            minimum=1, maximum=30),
     Setting("RATELIMIT_LOGIN", "10 per minute;100 per hour", _parse_str,
             "Per-IP limit on password attempts (Flask-Limiter syntax)."),
     Setting("RATELIMIT_REGISTER", "5 per minute;50 per day", _parse_str,
             "Per-IP limit on account creation."),
-    Setting("PROXY_FIX_X_FOR", 0, _parse_int,
+    Setting("PROXY_HOPS", 0, _parse_int,
             "Number of trusted reverse proxies in front of the portal (X-Forwarded-For hops).",
             minimum=0, maximum=5),
     Setting("ARGON2_TIME_COST", 3, _parse_int, "Argon2id iterations (RFC 9106 low-memory: 3).",
@@ -228,6 +242,24 @@ def read_settings(environ: Mapping[str, str], overrides: Mapping[str, Any] | Non
     return values
 
 
+def engine_options(values: dict[str, Any]) -> dict[str, Any]:
+    """SQLAlchemy engine options: a bounded pool with timeouts on PostgreSQL; SQLite keeps its defaults."""
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if not normalise_database_url(values["DATABASE_URL"] or "sqlite://").startswith("sqlite"):
+        options.update(pool_size=values["DATABASE_POOL_SIZE"], max_overflow=values["DATABASE_MAX_OVERFLOW"],
+                       pool_timeout=values["DATABASE_POOL_TIMEOUT"],
+                       connect_args={"connect_timeout": values["DATABASE_CONNECT_TIMEOUT"]})
+    return options
+
+
+def storage_options(values: dict[str, Any]) -> dict[str, Any]:
+    """Flask-Limiter storage options: Redis gets connect and read timeouts, so a hung Redis means 503, not a hang."""
+    if values["RATELIMIT_STORAGE_URI"].startswith(("redis://", "rediss://", "redis+unix://")):
+        timeout = values["RATELIMIT_STORAGE_TIMEOUT"]
+        return {"socket_connect_timeout": timeout, "socket_timeout": timeout}
+    return {}
+
+
 def normalise_database_url(url: str) -> str:
     """Use psycopg 3 for PostgreSQL URLs that name no driver."""
     for prefix in ("postgres://", "postgresql://"):
@@ -325,7 +357,8 @@ def finalise(values: dict[str, Any], instance_path: Path) -> dict[str, Any]:
         raise ConfigError("SESSION_COOKIE_SECURE=False: production cookies must be Secure")
     values.update(
         SQLALCHEMY_DATABASE_URI=normalise_database_url(values["DATABASE_URL"]),
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(values),
+        RATELIMIT_STORAGE_OPTIONS=storage_options(values),
         # Security: the __Host- prefix pins the cookie to this host and path / over HTTPS.
         SESSION_COOKIE_NAME="__Host-session" if values["SESSION_COOKIE_SECURE"] else "session",
         SESSION_COOKIE_HTTPONLY=True,

@@ -11,6 +11,8 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from limits.errors import StorageError
 from redis.exceptions import RedisError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("portal.errors")
@@ -65,6 +67,16 @@ def handle_storage(exc: StorageError | RedisError) -> tuple[str, int]:
     return render_error(503)
 
 
+def handle_database(exc: OperationalError | PoolTimeout) -> tuple[str, int, dict[str, str]]:
+    """The database is unreachable, or no pooled connection came free in time: 503, try again shortly."""
+    from portal.extensions import db
+
+    log.error("database unavailable on %s %s: %s", request.method, request.path, type(exc).__name__)
+    db.session.rollback()
+    body, status = render_error(503)
+    return body, status, {"Retry-After": "5"}
+
+
 def handle_unexpected(exc: Exception) -> tuple[str, int]:
     from portal.extensions import db
 
@@ -78,5 +90,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(RateLimitExceeded, handle_rate_limit)
     app.register_error_handler(StorageError, handle_storage)
     app.register_error_handler(RedisError, handle_storage)  # Flask-Limiter lets the client's error through
+    app.register_error_handler(OperationalError, handle_database)
+    app.register_error_handler(PoolTimeout, handle_database)
     app.register_error_handler(HTTPException, handle_http)
     app.register_error_handler(Exception, handle_unexpected)

@@ -14,7 +14,7 @@ CSP = (
 
 
 def client_ip() -> str:
-    """The peer address; ProxyFix rewrites it from trusted hops only (PROXY_FIX_X_FOR)."""
+    """The peer address; ProxyFix rewrites it from trusted hops only (PROXY_HOPS)."""
     return request.remote_addr or "unknown"
 
 

@@ -69,7 +69,7 @@ def test_forwarded_for_is_ignored_without_trusted_proxies(app, make_user):
 
 def test_trusted_proxy_hop_sets_client_ip(make_app, make_user):
     make_user("proxy@example.com")
-    behind = make_app(PROXY_FIX_X_FOR=1)
+    behind = make_app(PROXY_HOPS=1)
     browser = behind.test_client()
     login(browser, "proxy@example.com", headers={"X-Forwarded-For": "198.51.100.7, 203.0.113.9"})
     page = browser.get("/account", headers={"X-Forwarded-For": "203.0.113.9"})

@@ -43,7 +43,7 @@ def test_defaults_with_an_empty_environment() -> None:
     assert values["DATABASE_URL"] is None
     assert values["ALLOW_SQLITE_IN_PRODUCTION"] is False
     assert values["RATELIMIT_STORAGE_URI"] == "memory://"
-    assert values["PROXY_FIX_X_FOR"] == 0
+    assert values["PROXY_HOPS"] == 0
     assert values["PASSWORD_MIN_LENGTH"] == 8
     assert values["PASSWORD_MAX_LENGTH"] == 128
     assert values["PENDING_SIGNIN_TTL"] == 600
@@ -56,7 +56,7 @@ def test_defaults_with_an_empty_environment() -> None:
 def test_environment_values_are_parsed_to_their_types() -> None:
     values = read_settings({
         "PENDING_SIGNIN_TTL": " 900 ",
-        "PROXY_FIX_X_FOR": "2",
+        "PROXY_HOPS": "2",
         "ALLOW_SQLITE_IN_PRODUCTION": "yes",
         "SESSION_COOKIE_SECURE": "off",
         "LANGUAGES": " en , zh_Hans ,, ",
@@ -64,7 +64,7 @@ def test_environment_values_are_parsed_to_their_types() -> None:
         "LOG_LEVEL": "DEBUG",
     })
     assert values["PENDING_SIGNIN_TTL"] == 900
-    assert values["PROXY_FIX_X_FOR"] == 2
+    assert values["PROXY_HOPS"] == 2
     assert values["ALLOW_SQLITE_IN_PRODUCTION"] is True
     assert values["SESSION_COOKIE_SECURE"] is False
     assert values["LANGUAGES"] == ("en", "zh_Hans")
@@ -81,11 +81,11 @@ def test_bool_spellings(raw: str, expected: bool) -> None:
 
 
 def test_overrides_beat_the_environment() -> None:
-    environ = {"REMEMBER_ME_DAYS": "7", "LOG_LEVEL": "ERROR", "PROXY_FIX_X_FOR": "1"}
+    environ = {"REMEMBER_ME_DAYS": "7", "LOG_LEVEL": "ERROR", "PROXY_HOPS": "1"}
     values = read_settings(environ, {"REMEMBER_ME_DAYS": 14, "LOG_LEVEL": "WARNING", "TESTING": True})
     assert values["REMEMBER_ME_DAYS"] == 14
     assert values["LOG_LEVEL"] == "WARNING"
-    assert values["PROXY_FIX_X_FOR"] == 1  # not overridden: the environment still counts
+    assert values["PROXY_HOPS"] == 1  # not overridden: the environment still counts
     assert values["TESTING"] is True  # keys that are not settings pass through
 
 
@@ -106,8 +106,8 @@ def test_bad_int_names_key_and_value() -> None:
 @pytest.mark.parametrize(("key", "raw"), [
     ("REMEMBER_ME_DAYS", "31"),
     ("REMEMBER_ME_DAYS", "0"),
-    ("PROXY_FIX_X_FOR", "-1"),
-    ("PROXY_FIX_X_FOR", "6"),
+    ("PROXY_HOPS", "-1"),
+    ("PROXY_HOPS", "6"),
     ("PENDING_SIGNIN_TTL", "59"),
     ("PORTAL_ENV", "staging"),
     ("PORTAL_ENV", "Production"),
@@ -125,8 +125,8 @@ def test_bad_values_name_key_and_value(key: str, raw: str) -> None:
 @pytest.mark.parametrize(("key", "raw", "expected"), [
     ("REMEMBER_ME_DAYS", "30", 30),
     ("REMEMBER_ME_DAYS", "1", 1),
-    ("PROXY_FIX_X_FOR", "0", 0),
-    ("PROXY_FIX_X_FOR", "5", 5),
+    ("PROXY_HOPS", "0", 0),
+    ("PROXY_HOPS", "5", 5),
     ("PENDING_SIGNIN_TTL", "60", 60),
     ("PENDING_SIGNIN_TTL", "3600", 3600),
 ])
@@ -360,3 +360,19 @@ def test_wsgi_start_up_fails_without_a_production_key(tmp_path: Path) -> None:
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("portal: configuration error: SECRET_KEY: production needs a random key")
     assert list(tmp_path.iterdir()) == []  # refused before the database was touched
+
+
+def test_postgresql_gets_a_bounded_pool_and_redis_gets_timeouts_from_the_settings(tmp_path):
+    values = read_settings({"DATABASE_URL": "postgresql://db.internal/portal", "DATABASE_POOL_SIZE": "8",
+                            "DATABASE_MAX_OVERFLOW": "2", "DATABASE_POOL_TIMEOUT": "3",
+                            "DATABASE_CONNECT_TIMEOUT": "4", "RATELIMIT_STORAGE_URI": "redis://cache:6379/0",
+                            "RATELIMIT_STORAGE_TIMEOUT": "1"})
+    final = config.finalise(values, tmp_path)
+    assert final["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True, "pool_size": 8, "max_overflow": 2,
+                                                  "pool_timeout": 3, "connect_args": {"connect_timeout": 4}}
+    assert final["RATELIMIT_STORAGE_OPTIONS"] == {"socket_connect_timeout": 1, "socket_timeout": 1}
+    embedded = config.finalise(read_settings({}), tmp_path)
+    assert embedded["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True}  # SQLite keeps its own pool
+    assert embedded["RATELIMIT_STORAGE_OPTIONS"] == {}
+    with pytest.raises(config.ConfigError, match="DATABASE_POOL_SIZE"):
+        read_settings({"DATABASE_POOL_SIZE": "0"})

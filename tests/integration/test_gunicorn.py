@@ -1,0 +1,83 @@
+"""The "Deploying" section, followed on this machine: production settings on PostgreSQL and Redis, the
+release step, then gunicorn with gunicorn.conf.py behind its health check."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from tests.conftest import Database
+from tests.integration.sms_helpers import closed_port
+from tests.integration.test_sms_processes import wait_until_listening
+from tests.support import PRODUCTION_SERVICES
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def backend():
+    """Production runs on PostgreSQL only (with CI=true, a missing PostgreSQL fails the run)."""
+    return "postgresql"
+
+
+@pytest.fixture
+def production_env(redis_url, tmp_path):
+    """Production settings on a new, empty PostgreSQL schema of this test's own."""
+    fresh = Database("postgresql", tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTAL_", "DATABASE_", "RATELIMIT_"))}
+    yield {**env, **PRODUCTION_SERVICES, "PORTAL_ENV": "production", "DATABASE_URL": fresh.url,
+           "SECRET_KEY": "k" + os.urandom(24).hex(), "TOTP_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+           "RATELIMIT_STORAGE_URI": redis_url, "LOG_LEVEL": "WARNING"}
+    fresh.drop()
+
+
+def get(url: str) -> tuple[int, dict[str, str], str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310  (loopback only)
+            return response.status, dict(response.headers), response.read().decode()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, dict(error.headers), error.read().decode()
+
+
+def test_release_step_then_gunicorn_with_the_repo_settings(production_env, tmp_path):
+    release = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT,
+                             env=production_env, capture_output=True, text=True, timeout=120, check=False)
+    assert release.returncode == 0, release.stderr[-2000:]
+    port = closed_port()
+    log = tmp_path / "gunicorn.log"
+    env = {**production_env, "PORT": str(port), "GUNICORN_WORKERS": "2", "GUNICORN_THREADS": "2"}
+    with log.open("wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "wsgi:app"],
+                                   cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_until_listening(port, process, log)
+        status, headers, body = get(f"http://127.0.0.1:{port}/healthz")
+        assert status == 200, body
+        assert json.loads(body) == {"status": "ok", "database": "ok", "rate_limit_storage": "ok"}
+        status, headers, body = get(f"http://127.0.0.1:{port}/login")
+        assert status == 200 and "__Host-session" in headers.get("Set-Cookie", "")  # production cookies
+        # Two workers of the gthread class, as the settings say.
+        children = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True, check=False)
+        assert len(children.stdout.split()) == 2, children.stdout
+        assert "Using worker: gthread" in log.read_text()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=40) == 0, log.read_text()[-2000:]
+
+
+def test_a_bad_gunicorn_setting_stops_with_a_message(production_env):
+    run = subprocess.run([sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--check-config",
+                          "wsgi:app"], cwd=ROOT, env={**production_env, "GUNICORN_WORKERS": "lots"},
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert run.returncode != 0
+    assert "GUNICORN_WORKERS='lots' is not a whole number" in run.stdout + run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
