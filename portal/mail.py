@@ -44,6 +44,13 @@ NOTICES = {
     "recovery.used": _l("A recovery code was used to sign in to your account."),
     "recovery.deleted": _l("The recovery codes of your account were deleted."),
     "admin.two_factor_disabled": _l("Support turned off two-step verification for your account."),
+    "admin.disable_requested": _l("Support was asked to turn off two-step verification for your account. Nothing "
+                                  "changes until a second admin approves it: if you did not ask for this, contact "
+                                  "support now."),
+    "admin.disable_rejected": _l("A request to turn off two-step verification for your account was rejected; "
+                                 "nothing changed."),
+    "admin.disable_withdrawn": _l("A request to turn off two-step verification for your account was withdrawn; "
+                                  "nothing changed."),
     "signin.locked": _l("Signing in with a code was locked after too many wrong codes."),
 }
 

@@ -10,7 +10,7 @@ Create Date: 2026-12-03
 """
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
 
 revision = "0008_email_search"
 down_revision = "0007_sms_throttles"
@@ -29,6 +29,10 @@ def upgrade() -> None:
     if conn.dialect.name != "postgresql":
         return
     op.alter_column("users", "email", type_=sa.String(320, collation="C"), existing_nullable=False)
+    if context.is_offline_mode():  # `flask db upgrade --sql`: no database to ask where pg_trgm lives
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public")
+        op.execute("CREATE INDEX ix_users_email_trgm ON users USING gin (email public.gin_trgm_ops)")
+        return
     schema = _trgm_schema(conn)
     if schema is None:
         # In "public", not the first schema on the search path, so one database can hold several portals' schemas.

@@ -23,6 +23,8 @@ LABELS = {
     "admin.disable_requested": _l("Support asked for approval to turn off two-step verification"),
     "admin.disable_rejected": _l("Support's request to turn off two-step verification was rejected"),
     "admin.disable_withdrawn": _l("Support's request to turn off two-step verification was withdrawn"),
+    "admin.disable_request_closed": _l("Support closed a request to turn off two-step verification: it was "
+                                       "already off"),
     "signin.password": _l("Signed in with the password (no second step set up)"),
     "signin.password_failed": _l("Wrong password entered"),
     "signin.second_factor_failed": _l("Wrong code entered at sign-in"),

@@ -56,7 +56,7 @@ def revoke_others() -> Response:
     return redirect(url_for("account.overview"))
 
 
-@bp.route("/account/sessions/<int:session_id>/revoke", methods=["POST"])
+@bp.route("/account/sessions/<int(max=2147483647):session_id>/revoke", methods=["POST"])
 @login_required
 def revoke_one(session_id: int) -> Response:
     PostForm().validate_on_submit()

@@ -7,6 +7,7 @@ audit row. Callers commit on DONE and roll back on anything else.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -88,7 +89,8 @@ def identity_problem(identity: IdentityCheck) -> str | None:
         return _("Write at least %(num)d characters of notes: what you checked and why.", num=NOTES_MIN)
     if len(identity.notes) > NOTES_MAX:
         return _("The notes can be at most %(num)d characters.", num=NOTES_MAX)
-    if not all(ch.isprintable() or ch in "\n\r\t" for ch in identity.case_reference + identity.notes):
+    if not all(ch.isprintable() or ch in "\n\r\t" or unicodedata.category(ch) == "Zs"
+               for ch in identity.case_reference + identity.notes):
         return _("Remove the control characters from the case reference and the notes.")
     return None
 
@@ -179,6 +181,8 @@ def request_disable(target: User, identity: IdentityCheck, actor: Actor) -> tupl
         return Outcome.PENDING, pending_request(target)
     audit.record("admin.disable_requested", actor=actor.user, subject=target, ip=actor.ip, request_id=request.id,
                  identity_check=identity.check, case_reference=identity.case_reference, notes=identity.notes)
+    # Security: the owner hears of it while it waits, so a request made on an impostor's word can be stopped.
+    mail.notify(target.email, "admin.disable_requested", ip=actor.ip)
     return Outcome.REQUESTED, request
 
 
@@ -196,7 +200,8 @@ def _decide(request: AdminRequest, admin: User, status: str, *, others_only: boo
 
 
 def approve_request(request: AdminRequest, actor: Actor) -> Outcome:
-    """A different admin approves: the same disable_two_factor, audited with both admins. The caller commits.
+    """A different admin approves: the same disable_two_factor, audited with both admins. The caller commits on
+    DONE; on ALREADY it rolls back and calls close_obsolete_request; on anything else it rolls back.
 
     Security: the decision is a conditional UPDATE from "pending", so of two approvals at once one acts
     and the other gets DECIDED; the requester's own approval is refused (SAME_ADMIN) in the same statement.
@@ -209,20 +214,31 @@ def approve_request(request: AdminRequest, actor: Actor) -> Outcome:
     if not _decide(request, admin, "approved", others_only=True):
         return Outcome.DECIDED
     identity = IdentityCheck(request.identity_check, request.case_reference, request.notes)
-    outcome = disable_two_factor(request.target, identity, actor, request=request)
-    if outcome is Outcome.ALREADY:
-        request.status = "obsolete"  # nothing left to disable: the request is closed, no change is recorded
-    return outcome
+    return disable_two_factor(request.target, identity, actor, request=request)
+
+
+def close_obsolete_request(request: AdminRequest, actor: Actor) -> Outcome:
+    """Close a request whose user has no 2FA left to disable (turned off another way). The caller commits."""
+    if actor.user is None or not _decide(request, actor.user, "obsolete", others_only=False):
+        return Outcome.DECIDED
+    audit.record("admin.disable_request_closed", actor=actor.user, subject=request.target, ip=actor.ip,
+                 request_id=request.id, case_reference=request.case_reference)
+    return Outcome.DONE
 
 
 def reject_request(request: AdminRequest, actor: Actor) -> Outcome:
-    """Another admin rejects the request, or its requester withdraws it. The caller commits."""
+    """Another admin rejects the request, or its requester withdraws it. The caller commits on DONE.
+
+    Security: the admin the request is about cannot decide it either way (SELF).
+    """
     admin = actor.user
-    if admin is None:
+    if admin is None or admin.id == request.target_id:
         return Outcome.SELF
     withdrawn = request.requested_by_id == admin.id
+    event = "admin.disable_withdrawn" if withdrawn else "admin.disable_rejected"
     if not _decide(request, admin, "withdrawn" if withdrawn else "rejected", others_only=False):
         return Outcome.DECIDED
-    audit.record("admin.disable_withdrawn" if withdrawn else "admin.disable_rejected", actor=admin,
-                 subject=request.target, ip=actor.ip, request_id=request.id, case_reference=request.case_reference)
+    audit.record(event, actor=admin, subject=request.target, ip=actor.ip, request_id=request.id,
+                 case_reference=request.case_reference)
+    mail.notify(request.target.email, event, ip=actor.ip)
     return Outcome.DONE

@@ -27,6 +27,7 @@ from portal.admin.operations import (
     IdentityCheck,
     Outcome,
     approve_request,
+    close_obsolete_request,
     disable_two_factor,
     has_two_factor,
     identity_problem,
@@ -66,7 +67,7 @@ def _guard() -> Response | None:
     if request.method == "POST" and request.endpoint not in CONFIRM_ENDPOINTS \
             and not flow.is_fresh_with_factor(flow.current_row()):
         # Security: a stolen admin session (or one left open) cannot act without the password and a code.
-        return redirect(url_for("admin.confirm", next=request.path))
+        return redirect(url_for("admin.confirm", next=_page_of_post()))
     return None
 
 
@@ -74,6 +75,16 @@ def _guard() -> Response | None:
 def _admin_context() -> dict[str, object]:
     return {"request_status": lambda row: REQUEST_STATUSES[status_of(row)],
             "pending_requests": queries.pending_count()}
+
+
+def _page_of_post() -> str:
+    """Where to return after the confirmation: the POST's own URL if it has a page, else the page its form is on."""
+    rule = request.url_rule
+    if rule is not None and rule.methods is not None and "GET" in rule.methods:
+        return request.path
+    if request.view_args and "request_id" in request.view_args:
+        return url_for("admin.request_detail", request_id=request.view_args["request_id"])
+    return url_for("admin.users")
 
 
 @bp.route("")
@@ -108,7 +119,7 @@ def _target(user_id: int) -> User:
     return user
 
 
-@bp.route("/users/<int:user_id>")
+@bp.route("/users/<int(max=2147483647):user_id>")
 def user(user_id: int) -> str:
     target = _target(user_id)
     return render_template("admin/user.html", target=target, summary=queries.summaries([target])[target.id],
@@ -121,7 +132,7 @@ def _second_admin_required() -> bool:
     return bool(current_app.config["ADMIN_DISABLE_REQUIRES_SECOND_ADMIN"])
 
 
-@bp.route("/users/<int:user_id>/disable-2fa", methods=["GET", "POST"])
+@bp.route("/users/<int(max=2147483647):user_id>/disable-2fa", methods=["GET", "POST"])
 def disable(user_id: int) -> Page:
     target = _target(user_id)
     form = DisableForm()
@@ -199,12 +210,12 @@ def _request_page(row: AdminRequest, error: str | None = None) -> str:
                            own=row.requested_by_id == current_user.id, is_target=row.target_id == current_user.id)
 
 
-@bp.route("/requests/<int:request_id>")
+@bp.route("/requests/<int(max=2147483647):request_id>")
 def request_detail(request_id: int) -> str:
     return _request_page(_request(request_id))
 
 
-@bp.route("/requests/<int:request_id>/approve", methods=["POST"])
+@bp.route("/requests/<int(max=2147483647):request_id>/approve", methods=["POST"])
 def approve(request_id: int) -> Page:
     row = _request(request_id)
     if not DecideForm().validate_on_submit():
@@ -213,10 +224,11 @@ def approve(request_id: int) -> Page:
     if outcome is Outcome.DONE:
         db.session.commit()
         return _disabled(row.target, row.case_reference)
-    if outcome is Outcome.ALREADY:
-        db.session.commit()  # the request is closed as obsolete
-        return _already_off(row.target)
     db.session.rollback()
+    if outcome is Outcome.ALREADY:  # turned off another way meanwhile: close the request, audited, nothing else
+        close_obsolete_request(row, Actor(user=current_user, ip=client_ip()))
+        db.session.commit()
+        return _already_off(row.target)
     if outcome is Outcome.SAME_ADMIN:
         return _request_page(row, _("You made this request: a different admin must approve it.")), 403
     if outcome is Outcome.SELF:
@@ -225,12 +237,16 @@ def approve(request_id: int) -> Page:
     return redirect(url_for("admin.request_detail", request_id=row.id))
 
 
-@bp.route("/requests/<int:request_id>/reject", methods=["POST"])
-def reject(request_id: int) -> Response:
+@bp.route("/requests/<int(max=2147483647):request_id>/reject", methods=["POST"])
+def reject(request_id: int) -> Page:
     row = _request(request_id)
     if not DecideForm().validate_on_submit():
         abort(400)
-    if reject_request(row, Actor(user=current_user, ip=client_ip())) is Outcome.DONE:
+    outcome = reject_request(row, Actor(user=current_user, ip=client_ip()))
+    if outcome is Outcome.SELF:
+        db.session.rollback()
+        return _request_page(row, _("You cannot use the admin pages on your own account.")), 403
+    if outcome is Outcome.DONE:
         db.session.commit()
         flash(_("The request is withdrawn.") if row.status == "withdrawn" else _("The request is rejected."), "success")
     else:
@@ -240,10 +256,12 @@ def reject(request_id: int) -> Response:
 
 
 def _date(name: str) -> date | None:
+    """A YYYY-MM-DD parameter; anything else (or the last day a date can hold) means no bound."""
     try:
-        return date.fromisoformat(request.args.get(name, ""))
+        day = date.fromisoformat(request.args.get(name, ""))
     except ValueError:
         return None
+    return day if day < date.max else None
 
 
 def _audit_filter() -> queries.AuditFilter:
@@ -276,6 +294,7 @@ def audit_csv() -> Response:
     rows: list[AuditEvent] = [] if stmt is None else list(db.session.scalars(stmt.limit(100_000)))
     emails = queries.emails_of({r.actor_id for r in rows} | {r.subject_id for r in rows})
     out = io.StringIO()
+    out.write("\ufeff")  # a UTF-8 byte order mark, so spreadsheet programs read Chinese notes as UTF-8
     writer = csv.writer(out)
     writer.writerow(["id", "at_utc", "event", "actor", "subject", "ip", "details"])
     for r in rows:
@@ -293,10 +312,11 @@ def _confirm_methods() -> list[Method]:
     return [m for m in (methods.get(kind) for kind in CONFIRM_KINDS) if m is not None and m.is_enrolled(current_user)]
 
 
-def _confirm_page(form: ConfirmForm, next_url: str) -> tuple[Method | None, dict[str, object]]:
-    """The factor chosen by ?method= (else the first enrolled one) and what confirm.html needs to show it."""
+def _confirm_page(form: ConfirmForm, next_url: str, kind: str | None = None) -> tuple[Method | None, dict[str, object]]:
+    """The factor of that kind (default: ?method=, else the first enrolled one) and what confirm.html shows of it."""
     enrolled = _confirm_methods()
-    method = next((m for m in enrolled if m.kind == request.args.get("method")), enrolled[0] if enrolled else None)
+    wanted = kind or request.args.get("method")
+    method = next((m for m in enrolled if m.kind == wanted), enrolled[0] if enrolled else None)
     page: dict[str, object] = {"form": form, "next_url": next_url, "method": method,
                                "others": [m for m in enrolled if m is not method]}
     if isinstance(method, SmsMethod):
@@ -351,7 +371,7 @@ def confirm_send() -> Page:
         abort(404)
     at = now()
     refused = text_code(method, current_user, at, lambda error: render_template(
-        "admin/confirm.html", error=error, **_confirm_page(ConfirmForm(formdata=None), next_url)[1]))
+        "admin/confirm.html", error=error, **_confirm_page(ConfirmForm(formdata=None), next_url, "sms")[1]))
     if refused is not None:
         return refused
     return redirect(url_for("admin.confirm", method="sms", next=next_url), code=303)

@@ -1,5 +1,11 @@
-import pytest
+import time
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 
+import pytest
+from aiosmtpd.controller import Controller
+
+from tests.integration.sms_helpers import closed_port
 from tests.integration.totp_helpers import enroll
 from tests.support import login
 
@@ -40,3 +46,39 @@ def target(app, make_user, clock, tmp_path):
     assert login(browser, "lost-phone@example.com").status_code == 302
     enroll(browser, clock, tmp_path)
     return user, browser
+
+
+# --- a real SMTP server on loopback (aiosmtpd), for the security notices -------------------------------
+
+
+class MailInbox:
+    """aiosmtpd handler: keeps every message it is handed."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], EmailMessage]] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content, policy=policy.default)))
+        return "250 OK"
+
+    def wait_for(self, count: int, timeout: float = 10) -> list[tuple[list[str], EmailMessage]]:
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.messages
+
+
+@pytest.fixture(scope="module")
+def smtp():
+    handler = MailInbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=closed_port())  # a free port (0 confuses it)
+    controller.start()
+    yield handler, controller.port
+    controller.stop()
+
+
+@pytest.fixture
+def inbox(smtp):
+    handler, _ = smtp
+    handler.messages.clear()
+    return handler

@@ -258,6 +258,7 @@ def test_the_audit_log_filters_pages_and_exports_csv(app, make_user, clock, tmp_
     assert "No account has the email address" in browser.get("/admin/audit?user=nobody@example.com").text
     export = browser.get(f"/admin/audit.csv?user={TARGET}&event=admin.")
     assert export.status_code == 200 and export.mimetype == "text/csv"
+    assert export.data.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: spreadsheets then read Chinese text right
     rows = list(csv.DictReader(io.StringIO(export.text)))
     assert [r["event"] for r in rows] == ["admin.two_factor_disabled"]
     assert rows[0]["actor"] == ADMIN and rows[0]["subject"] == TARGET

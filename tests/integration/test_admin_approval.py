@@ -13,10 +13,10 @@ from datetime import timedelta
 from threading import Barrier
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from portal.extensions import db
-from portal.models import AdminRequest, User, UserSession
+from portal.models import AdminRequest, RecoveryCode, TotpFactor, User, UserSession
 from tests.conftest import serving
 from tests.integration.test_admin import (
     IDENTITY,
@@ -35,8 +35,9 @@ FIRST, SECOND, THIRD = "first@example.com", "second@example.com", "third@example
 
 
 @pytest.fixture
-def settings():
-    return {"ADMIN_DISABLE_REQUIRES_SECOND_ADMIN": True}
+def settings(smtp):
+    return {"ADMIN_DISABLE_REQUIRES_SECOND_ADMIN": True, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp[1],
+            "MAIL_USE_TLS": False}
 
 
 @pytest.fixture
@@ -178,10 +179,17 @@ def test_the_approval_needs_a_fresh_confirmation(app, admins, target, clock):
     disable(admins[FIRST], user.id)
     [req] = requests_of(app, user.id)
     clock.advance(301)  # FRESH_AUTH_SECONDS later
-    response = decide(admins[SECOND], req.id, "approve")
+    second = admins[SECOND]
+    response = decide(second, req.id, "approve")
     assert response.status_code == 302
-    assert response.headers["Location"] == f"/admin/confirm?next=/admin/requests/{req.id}/approve"
+    # The approval is a POST: after the confirmation the admin is back on the request's page, not on a 405.
+    assert response.headers["Location"] == f"/admin/confirm?next=/admin/requests/{req.id}"
     assert len(factors_of(app, user.id)[1]) == 10 and requests_of(app, user.id)[0].status == "pending"
+    confirmed = confirm(second, admins[SECOND + ":secret"], clock, next_url=f"/admin/requests/{req.id}")
+    assert confirmed.headers["Location"] == f"/admin/requests/{req.id}"
+    assert second.get(confirmed.headers["Location"]).status_code == 200
+    assert decide(second, req.id, "approve").status_code == 302
+    assert factors_of(app, user.id) == ([], [])
 
 
 def test_the_target_admin_cannot_decide_a_request_about_their_own_account(app, admins, make_user, clock, tmp_path):
@@ -191,9 +199,12 @@ def test_the_target_admin_cannot_decide_a_request_about_their_own_account(app, a
     [req] = requests_of(app, second_id)
     page = second.get(f"/admin/requests/{req.id}")
     assert "about your own account" in page.text and "/approve" not in page.text
-    refused = second.post(f"/admin/requests/{req.id}/approve", data={"csrf_token": csrf_token(page)})
-    assert refused.status_code == 403
-    assert len(factors_of(app, second_id)[1]) == 10
+    for verb in ("approve", "reject"):
+        refused = second.post(f"/admin/requests/{req.id}/{verb}", data={"csrf_token": csrf_token(page)})
+        assert refused.status_code == 403, verb
+        assert "You cannot use the admin pages on your own account." in refused.text
+    assert len(factors_of(app, second_id)[1]) == 10 and requests_of(app, second_id)[0].status == "pending"
+    assert audit_rows(app, "admin.disable_rejected") == []
 
 
 def live_admin(base, email, secret, clock):
@@ -245,10 +256,68 @@ def test_every_admin_post_needs_the_csrf_token(app, admins, target):
                    if rule.rule.startswith("/admin") and "POST" in (rule.methods or ()))
     assert len(posts) >= 5, posts  # confirm, confirm/send, disable-2fa, approve, reject
     for rule in posts:
-        path = rule.replace("<int:user_id>", str(user.id)).replace("<int:request_id>", str(req.id))
+        path = re.sub(r"<int[^>]*:user_id>", str(user.id), re.sub(r"<int[^>]*:request_id>", str(req.id), rule))
         for browser in (first, second):
             response = browser.post(path, data={**IDENTITY, "confirm_email": TARGET, "password": GOOD_PASSWORD})
             assert response.status_code == 400, (path, response.status_code)
     # Nothing changed: the request still waits and the user keeps every factor.
     assert [r.status for r in requests_of(app, user.id)] == ["pending"]
     assert len(factors_of(app, user.id)[1]) == 10 and audit_rows(app, "admin.two_factor_disabled") == []
+
+
+def test_a_request_for_a_user_whose_2fa_went_another_way_is_closed_and_audited(app, admins, target):
+    user, _ = target
+    disable(admins[FIRST], user.id)
+    [req] = requests_of(app, user.id)
+    with app.app_context():  # meanwhile the factors went (say, the break-glass CLI); a failure count is left
+        for model in (TotpFactor, RecoveryCode):
+            db.session.execute(delete(model).where(model.user_id == user.id))
+        db.session.execute(update(User).where(User.id == user.id).values(factor_failures=7))
+        db.session.commit()
+    approved = decide(admins[SECOND], req.id, "approve")
+    assert "is already off: nothing was changed." in admins[SECOND].get(approved.headers["Location"]).text
+    with app.app_context():
+        assert db.session.get(User, user.id).factor_failures == 7  # nothing of the user changed
+    assert requests_of(app, user.id)[0].status == "obsolete"
+    [closed] = audit_rows(app, "admin.disable_request_closed")
+    assert closed.actor_id == user_id(app, SECOND) and closed.details["request_id"] == req.id
+    assert audit_rows(app, "admin.two_factor_disabled") == []
+
+
+def test_the_user_is_emailed_at_each_step_of_a_request(app, admins, target, inbox):
+    user, _ = target
+    first, second = admins[FIRST], admins[SECOND]
+    inbox.messages.clear()
+    disable(first, user.id)
+    [(to, message)] = inbox.wait_for(1)
+    assert to == [TARGET] and "Support was asked to turn off two-step verification" in message["Subject"]
+    [req] = requests_of(app, user.id)
+    decide(second, req.id, "reject")
+    disable(first, user.id)
+    decide(first, requests_of(app, user.id)[-1].id, "reject")
+    subjects = [m["Subject"] for _, m in inbox.wait_for(4)]
+    assert len(subjects) == 4 and "was rejected" in subjects[1] and "was withdrawn" in subjects[3]
+    assert IDENTITY["notes"] not in "".join(m.get_content() for _, m in inbox.messages)  # notes stay internal
+
+
+def test_notes_may_hold_full_width_and_no_break_spaces(app, admins, target):
+    user, _ = target
+    notes = "视频通话核实身份\u3000已对照身份证照片，\u00a0本人确认丢失手机。"
+    assert disable(admins[FIRST], user.id, notes=notes).status_code == 302
+    assert requests_of(app, user.id)[0].notes == notes
+    # Control characters are still refused.
+    assert disable(admins[SECOND], user.id, notes="a real note with a\x07bell in it").status_code == 400
+
+
+def test_ids_and_dates_out_of_range_are_404_or_ignored_never_500(app, admins, target):
+    first = admins[FIRST]
+    token = csrf_token(first.get("/admin/users"))
+    for path in ("/admin/users/9223372036854775808", "/admin/users/2147483648/disable-2fa",
+                 "/admin/requests/99999999999999999999"):
+        assert first.get(path).status_code == 404, path
+    for path in ("/admin/requests/2147483648/approve", "/admin/requests/2147483648/reject",
+                 "/account/sessions/9223372036854775808/revoke"):
+        assert first.post(path, data={"csrf_token": token}).status_code == 404, path
+    for query in ("until=9999-12-31", "since=9999-12-31", "since=0001-01-01&until=0001-01-01"):
+        assert first.get(f"/admin/audit?{query}").status_code == 200, query
+        assert first.get(f"/admin/audit.csv?{query}").status_code == 200, query

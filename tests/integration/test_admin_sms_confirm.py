@@ -99,5 +99,10 @@ def test_an_admin_with_both_factors_picks_one(app, make_user, clock, tmp_path, s
     assert 'href="/admin/confirm?method=sms' in page.text and "Use a code by text message instead" in page.text
     sms = browser.get("/admin/confirm?method=sms")
     assert f"a code texted to {MASKED}" in sms.text and "Use your authenticator app instead" in sms.text
+    # A refused send (here the cooldown) stays on the text-message page, not the authenticator one.
+    assert text_me(browser, "/admin/users").status_code == 303
+    refused = text_me(browser, "/admin/users")
+    assert refused.status_code == 429 and f"a code texted to {MASKED}" in refused.text
+    assert 'action="/admin/confirm?method=sms' in refused.text and sms_inbox.count(PHONE) == 1
     # An unknown method falls back to the first enrolled one.
     assert "authenticator app" in browser.get("/admin/confirm?method=carrier-pigeon").text
