@@ -337,17 +337,24 @@ def confirm() -> Page:
     if not form.validate_on_submit():
         return render_template("admin/confirm.html", **page), 400 if form.is_submitted() else 200
     at = now()
+    # The password first, under the password throttle; only with the right one does a code count toward the
+    # second-factor delays and lock, so a stolen session cannot lock the admin out with wrong passwords.
     until = throttle.admit(current_user.email, at)
+    db.session.commit()
+    if until is not None:
+        return wait_response("admin/confirm.html", until, **page)
+    if not passwords().verify(current_user.password_hash, form.password.data or ""):
+        form.code.data = ""
+        return render_template("admin/confirm.html", error=_("The password or the code is not correct."),
+                               **page), 400
     refusal = attempts.admit(current_user, at)
     db.session.commit()
     if refusal is not None and refusal.locked:
         return locked_response("admin/confirm.html", **page)
-    wait_until = max([t for t in (until, refusal.retry_at if refusal else None) if t is not None], default=None)
-    if wait_until is not None:
-        return wait_response("admin/confirm.html", wait_until, **page)
-    password_ok = passwords().verify(current_user.password_hash, form.password.data or "")
+    if refusal is not None:
+        return wait_response("admin/confirm.html", refusal.retry_at or at, **page)
     code = method.canonical(form.code.data or "")
-    verdict = method.verify(current_user, code, now=at) if code is not None and password_ok else None
+    verdict = method.verify(current_user, code, now=at) if code is not None else None
     if verdict is None or not verdict.ok:
         db.session.commit()
         form.code.data = ""

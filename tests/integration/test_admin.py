@@ -152,6 +152,9 @@ def test_actions_need_the_password_and_a_code_first(app, make_user, clock, tmp_p
     wrong = browser.post("/admin/confirm", data={"csrf_token": csrf_token(page), "password": "wrong password!",
                                                  "code": totp(secret, clock())})
     assert wrong.status_code == 400 and "The password or the code is not correct." in wrong.text
+    # Wrong passwords are the password throttle's business: they never count toward the code lock.
+    with app.app_context():
+        assert db.session.scalar(select(User.factor_failures).where(User.email == ADMIN)) == 0
     assert disable(browser, user.id).status_code == 302
     ok = confirm(browser, secret, clock, f"/admin/users/{user.id}/disable-2fa")
     assert ok.status_code == 302 and ok.headers["Location"] == f"/admin/users/{user.id}/disable-2fa"
