@@ -10,7 +10,7 @@ export FLASK_APP := wsgi
 
 .PHONY: run test lint bench i18n-extract i18n-compile test-tools clean
 # Debian packages the tests drive: a real browser, a QR reader and an independent TOTP implementation.
-TEST_TOOLS := chromium:chromium chromedriver:chromium-driver zbarimg:zbar-tools oathtool:oathtool
+TEST_TOOLS := chromium:chromium chromedriver:chromium-driver zbarimg:zbar-tools oathtool:oathtool redis-server:redis-server
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,8 @@ run: $(VENV)/.runtime i18n-compile
 	$(BIN)/flask db upgrade
 	HOST=$(HOST) PORT=$(PORT) GUNICORN_WORKERS=$(WORKERS) $(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
-## Debian's Chromium, ChromeDriver, zbar-tools and oathtool for the tests (Playwright cannot download browsers here).
+## Debian's Chromium, ChromeDriver, zbar-tools, oathtool and redis-server (a private one for the Redis-outage test)
+## for the tests (Playwright cannot download browsers here).
 test-tools:
 	@missing=""; for pair in $(TEST_TOOLS); do command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair#*:}"; done; \
 	if [ -n "$$missing" ]; then \

@@ -15,8 +15,8 @@ import pytest
 from cryptography.fernet import Fernet
 
 from tests.conftest import Database
+from tests.integration.cluster import wait_for_port
 from tests.integration.sms_helpers import closed_port
-from tests.integration.test_sms_processes import wait_until_listening
 from tests.support import PRODUCTION_SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,7 +59,7 @@ def test_release_step_then_gunicorn_with_the_repo_settings(production_env, tmp_p
         process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "wsgi:app"],
                                    cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        wait_until_listening(port, process, log)
+        wait_for_port(port, process, log)
         status, headers, body = get(f"http://127.0.0.1:{port}/healthz")
         assert status == 200, body
         assert json.loads(body) == {"status": "ok", "database": "ok", "rate_limit_storage": "ok"}
