@@ -51,6 +51,7 @@ test-tools:
 bench: $(VENV)/.runtime
 	$(BIN)/python bench/recovery_cost.py
 	$(BIN)/python bench/admin_search.py
+	$(BIN)/python bench/portal_bench.py
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

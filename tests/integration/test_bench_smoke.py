@@ -28,3 +28,21 @@ def test_admin_search_benchmark_runs_and_finds_what_it_should():
     assert schema is not None
     with postgres_admin() as conn:
         assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname = %s", (schema[1],)).fetchone()[0] == 0
+
+
+def test_portal_benchmark_runs_every_step_without_an_error(redis_url):
+    postgres_admin().close()
+    run = subprocess.run([sys.executable, "bench/portal_bench.py", "--smoke"], cwd=ROOT,
+                         env={**os.environ, "BENCH_DATABASE_URL": PG_ADMIN_URL, "BENCH_REDIS_URL": redis_url},
+                         capture_output=True, text=True, timeout=600, check=False)
+    assert run.returncode == 0, run.stderr[-3000:]
+    rows = re.findall(r"^(\w[\w ]+\([^)]*\)) +(\d+) +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+ +[\d.]+ .*?(\d+)$", run.stdout,
+                      re.M)
+    steps = {label.split(" (")[0]: (int(n), int(other)) for label, n, other in rows}
+    assert set(steps) == {"login page", "password step", "second step", "account page", "enrollment page with QR",
+                          "recovery redemption"}, run.stdout
+    for label, (count, unexpected) in steps.items():
+        assert count > 0 and unexpected == 0, (label, run.stdout)
+    peaks = re.search(r"VmHWM\): (.+)$", run.stdout, re.M)
+    assert peaks is not None and len(peaks[1].split(",")) == 2  # one figure per worker (GUNICORN_WORKERS=2)
+    assert "bare Flask route" in run.stdout and "one verification" in run.stdout
