@@ -52,6 +52,7 @@ bench: $(VENV)/.runtime
 	$(BIN)/python bench/recovery_cost.py
 	$(BIN)/python bench/admin_search.py
 	$(BIN)/python bench/portal_bench.py
+	$(BIN)/python bench/load_test.py
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

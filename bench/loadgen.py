@@ -42,9 +42,13 @@ class Client:
         return self.http.post(self.base + path, data=data, allow_redirects=False, timeout=60)
 
     def token(self, path: str) -> str:
-        found = CSRF.search(self.get(path).text)
+        return self.token_of(self.get(path).text)
+
+    @staticmethod
+    def token_of(page: str) -> str:
+        found = CSRF.search(page)
         if found is None:
-            raise RuntimeError(f"no CSRF token on {path}")
+            raise RuntimeError("no CSRF token on the page")
         return found.group(1)
 
     def password_step(self, email: str) -> requests.Response:

@@ -46,3 +46,16 @@ def test_portal_benchmark_runs_every_step_without_an_error(redis_url):
     peaks = re.search(r"VmHWM\): (.+)$", run.stdout, re.M)
     assert peaks is not None and len(peaks[1].split(",")) == 2  # one figure per worker (GUNICORN_WORKERS=2)
     assert "bare Flask route" in run.stdout and "one verification" in run.stdout
+
+
+def test_load_test_counts_one_audit_row_per_sign_in(redis_url):
+    postgres_admin().close()
+    run = subprocess.run([sys.executable, "bench/load_test.py", "--smoke"], cwd=ROOT,
+                         env={**os.environ, "BENCH_DATABASE_URL": PG_ADMIN_URL, "BENCH_REDIS_URL": redis_url},
+                         capture_output=True, text=True, timeout=600, check=False)
+    assert run.returncode == 0, run.stderr[-3000:]
+    done = re.search(r"sign-ins completed: (\d+); signin.second_factor audit rows: (\d+); duplicated rows: (\d+)",
+                     run.stdout)
+    assert done is not None, run.stdout
+    assert int(done[1]) > 0 and done[1] == done[2] and done[3] == "0", run.stdout
+    assert "5xx: 0" in run.stdout
