@@ -4,8 +4,8 @@ Every value comes from the environment (names below), so one file serves `make r
     PORT / HOST            where to listen (default 127.0.0.1:5000; behind a load balancer: HOST=0.0.0.0)
     GUNICORN_WORKERS       worker processes (default 2; about one per core). Not WEB_CONCURRENCY:
                            gunicorn itself reads that one first and dies with a traceback when it is bad.
-    GUNICORN_THREADS       threads per worker (default 4). Argon2 releases the GIL, so threads overlap
-                           password checks; each check in flight holds ARGON2_MEMORY_COST (64 MiB).
+    GUNICORN_THREADS       threads per worker (default 8). At most ARGON2_MAX_CONCURRENT of them run a
+                           password check (64 MiB each) at once; the others keep serving cheap pages.
     GUNICORN_TIMEOUT       seconds before a silent worker is killed and replaced (default 30)
     FORWARDED_ALLOW_IPS    proxies whose X-Forwarded-* gunicorn believes (default 127.0.0.1); the portal's
                            own client-IP rule is PROXY_HOPS.
@@ -28,7 +28,7 @@ def _int(name: str, default: int, low: int, high: int) -> int:
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{_int('PORT', 5000, 1, 65535)}"
 workers = _int("GUNICORN_WORKERS", 2, 1, 64)
-threads = _int("GUNICORN_THREADS", 4, 1, 64)
+threads = _int("GUNICORN_THREADS", 8, 1, 64)
 worker_class = "gthread"
 timeout = _int("GUNICORN_TIMEOUT", 30, 5, 600)
 graceful_timeout = 30  # a restart lets requests in flight finish

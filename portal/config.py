@@ -71,7 +71,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_URL", None, _parse_str,
             "SQLAlchemy URL. Default: SQLite file instance/portal.sqlite3. postgresql:// uses psycopg 3.",
             secret=True),
-    Setting("DATABASE_POOL_SIZE", 5, _parse_int,
+    Setting("DATABASE_POOL_SIZE", 8, _parse_int,
             "Connections each process keeps open to PostgreSQL (SQLAlchemy pool_size); give each gunicorn worker "
             "at least its thread count.", minimum=1, maximum=100),
     Setting("DATABASE_MAX_OVERFLOW", 5, _parse_int,
@@ -103,6 +103,9 @@ SETTINGS: tuple[Setting, ...] = (
             minimum=8, maximum=4_194_304),
     Setting("ARGON2_PARALLELISM", 4, _parse_int, "Argon2id lanes (RFC 9106 low-memory: 4).",
             minimum=1, maximum=64),
+    Setting("ARGON2_MAX_CONCURRENT", 2, _parse_int,
+            "Argon2 hashes or verifications at once per process; the rest wait, so other pages keep their "
+            "threads and memory stays at most this many times ARGON2_MEMORY_COST.", minimum=1, maximum=64),
     Setting("PASSWORD_MIN_LENGTH", 8, _parse_int, "Shortest password accepted.", minimum=8, maximum=128),
     Setting("PASSWORD_MAX_LENGTH", 128, _parse_int, "Longest password accepted.", minimum=8, maximum=1024),
     Setting("LOGIN_FREE_FAILURES", 5, _parse_int,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -16,21 +17,31 @@ DUMMY_PASSWORD = "not a password: equalises the time of unknown-email sign-ins" 
 
 @dataclass
 class Passwords:
+    """Argon2id through a gate: at most ARGON2_MAX_CONCURRENT hashes or verifications run at once in a process.
+
+    Speed and memory: each one holds ARGON2_MEMORY_COST and, with several lanes, every core already; more at
+    once only queue inside the CPU while holding memory and worker threads. The others wait at the gate, so
+    the remaining threads serve cheap pages. Unknown emails pass the same gate (no timing difference).
+    """
+
     hasher: PasswordHasher
     dummy_hash: str | None = None
+    gate: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(2))
 
     def hash(self, password: str) -> str:
-        return self.hasher.hash(password)
+        with self.gate:
+            return self.hasher.hash(password)
 
     def verify(self, stored: str | None, password: str) -> bool:
         """Check password against stored; with stored=None, spend the same work on a dummy hash."""
         if stored is None:
             # Security: unknown emails cost one Argon2 verification too (no timing oracle).
             if self.dummy_hash is None:
-                self.dummy_hash = self.hasher.hash(DUMMY_PASSWORD)
+                self.dummy_hash = self.hash(DUMMY_PASSWORD)
             stored, password = self.dummy_hash, password + "\x00"
         try:
-            return self.hasher.verify(stored, password)
+            with self.gate:
+                return self.hasher.verify(stored, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 
@@ -44,7 +55,8 @@ def init_app(app: Flask) -> None:
             time_cost=app.config["ARGON2_TIME_COST"],
             memory_cost=app.config["ARGON2_MEMORY_COST"],
             parallelism=app.config["ARGON2_PARALLELISM"],
-        )
+        ),
+        gate=threading.BoundedSemaphore(app.config["ARGON2_MAX_CONCURRENT"]),
     )
     app.extensions["portal.secret_box"] = SecretBox(app.config["TOTP_ENCRYPTION_KEYS"])
 
