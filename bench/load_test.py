@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import portal_bench as pb
 import psycopg
-import redis
 from flask_migrate import upgrade
 
 from portal import create_app
@@ -130,7 +128,6 @@ def main() -> None:
     schema = f"load_{secrets.token_hex(4)}"
     db_url = pb.BASE_URL.replace("postgresql://", "postgresql+psycopg://", 1) + f"?options=-csearch_path%3D{schema}"
     totp_key = fernet_key()
-    redis.Redis.from_url(pb.REDIS_URL).flushdb()
     with psycopg.connect(pb.BASE_URL, autocommit=True) as admin:
         admin.execute(f'CREATE SCHEMA "{schema}"')
     portal = None
@@ -173,8 +170,7 @@ def main() -> None:
         report(args, argon2, result, rows, duplicates, peaks)
     finally:
         if portal is not None:
-            portal.send_signal(signal.SIGTERM)
-            portal.wait(timeout=30)
+            pb.stop(portal)
         with psycopg.connect(pb.BASE_URL, autocommit=True) as admin:
             admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
 

@@ -34,7 +34,6 @@ sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
 import pyotp  # noqa: E402
-import redis  # noqa: E402
 from argon2 import PasswordHasher  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
@@ -131,8 +130,22 @@ def start(cmd: list[str], env: dict[str, str], port: int, log: Path) -> subproce
     with log.open("wb") as out:
         process = subprocess.Popen(cmd, cwd=log.parent, env={**env, "PORT": str(port)}, stdout=out,
                                    stderr=subprocess.STDOUT)
-    wait_for(port, process, log)
+    try:
+        wait_for(port, process, log)
+    except BaseException:
+        stop(process)
+        raise
     return process
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, and SIGKILL if it has not exited within 30 s."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
 
 
 def worker_peaks_mib(master: subprocess.Popen[bytes]) -> list[float]:
@@ -174,7 +187,6 @@ def main() -> None:
     schema = f"bench_{secrets.token_hex(4)}"
     db_url = BASE_URL.replace("postgresql://", "postgresql+psycopg://", 1) + f"?options=-csearch_path%3D{schema}"
     secret_key, totp_key = "bench-" + secrets.token_urlsafe(40), fernet_key()
-    redis.Redis.from_url(REDIS_URL).flushdb()
     with psycopg.connect(BASE_URL, autocommit=True) as admin:
         admin.execute(f'CREATE SCHEMA "{schema}"')
     processes: list[subprocess.Popen[bytes]] = []
@@ -229,12 +241,7 @@ def main() -> None:
         report(args, argon2, seeded_s, results, statistics.median(argon2_ms), peaks, schema)
     finally:
         for process in processes:
-            process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop(process)
         with psycopg.connect(BASE_URL, autocommit=True) as admin:
             admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
 

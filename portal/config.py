@@ -219,9 +219,17 @@ def _check(setting: Setting, value: Any, raw: object) -> Any:
     return value
 
 
+RENAMED = {"PROXY_FIX_X_FOR": "PROXY_HOPS"}
+
+
 def read_settings(environ: Mapping[str, str], overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Return every setting: overrides beat the environment, which beats the default."""
     overrides = dict(overrides or {})
+    for old, new in RENAMED.items():
+        if old in environ or old in overrides:
+            # A renamed setting left in place must not silently fall back to its default (no proxy hops
+            # would make every client the load balancer, sharing one set of per-IP limits).
+            raise ConfigError(f"{old} was renamed {new}: set {new} instead")
     values: dict[str, Any] = {}
     for setting in SETTINGS:
         given = True

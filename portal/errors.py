@@ -67,11 +67,36 @@ def handle_storage(exc: StorageError | RedisError) -> tuple[str, int]:
     return render_error(503)
 
 
-def handle_database(exc: OperationalError | PoolTimeout) -> tuple[str, int, dict[str, str]]:
-    """The database is unreachable, or no pooled connection came free in time: 503, try again shortly."""
+# SQLSTATE classes and codes that mean "try again shortly": connection failures, serialization failures and
+# deadlocks, the server shutting down or out of connections.
+TRANSIENT_SQLSTATES = ("08", "40001", "40P01", "57P01", "57P02", "57P03", "53300")
+
+
+def _transient(exc: OperationalError | PoolTimeout) -> bool:
+    if isinstance(exc, PoolTimeout) or exc.connection_invalidated:
+        return True
+    original = exc.orig
+    sqlstate = getattr(original, "sqlstate", None)
+    if sqlstate:
+        return str(sqlstate).startswith(TRANSIENT_SQLSTATES)
+    if "database is locked" in str(original):  # SQLite's busy timeout ran out
+        return True
+    # psycopg raises a connection that never opened (refused, timed out) without a SQLSTATE.
+    return type(original).__module__.startswith("psycopg")
+
+
+def handle_database(exc: OperationalError | PoolTimeout) -> tuple[str, int] | tuple[str, int, dict[str, str]]:
+    """The database is unreachable or busy, or no pooled connection came free in time: 503, try again shortly.
+
+    Anything else an OperationalError can mean (a missing table after a skipped migration, say) is a 500
+    with its traceback in the log, like every unexpected error.
+    """
     from portal.extensions import db
 
-    log.error("database unavailable on %s %s: %s", request.method, request.path, type(exc).__name__)
+    if not _transient(exc):
+        return handle_unexpected(exc)
+    log.error("database unavailable on %s %s: %s (%s)", request.method, request.path, type(exc).__name__,
+              getattr(exc, "orig", None).__class__.__name__)
     db.session.rollback()
     body, status = render_error(503)
     return body, status, {"Retry-After": "5"}

@@ -37,7 +37,7 @@ from portal.admin.operations import (
     status_of,
 )
 from portal.auth import flow, throttle
-from portal.clock import now
+from portal.clock import as_utc, now
 from portal.crypto import passwords
 from portal.extensions import db, login_manager
 from portal.models import AdminRequest, AuditEvent, User
@@ -45,7 +45,6 @@ from portal.responses import locked_response, wait_response
 from portal.security import client_ip, safe_next
 from portal.sms import send_limit
 from portal.twofactor import attempts, methods
-from portal.twofactor.messages import verdict_message
 from portal.twofactor.methods.base import Method
 from portal.twofactor.methods.sms import SmsMethod
 from portal.twofactor.sms_signin import text_code
@@ -74,7 +73,8 @@ def _guard() -> Response | None:
 @bp.context_processor
 def _admin_context() -> dict[str, object]:
     return {"request_status": lambda row: REQUEST_STATUSES[status_of(row)],
-            "pending_requests": queries.pending_count()}
+            # Called by _nav.html only: error pages (a database outage, say) never query for it.
+            "pending_requests": queries.pending_count}
 
 
 def _page_of_post() -> str:
@@ -204,9 +204,8 @@ def _request(request_id: int) -> AdminRequest:
 
 
 def _request_page(row: AdminRequest, error: str | None = None) -> str:
-    pending = pending_request(row.target)
     return render_template("admin/request.html", r=row, form=DecideForm(), checks=IDENTITY_CHECKS, error=error,
-                           waiting=pending is not None and pending.id == row.id,
+                           waiting=status_of(row) == "pending",
                            own=row.requested_by_id == current_user.id, is_target=row.target_id == current_user.id)
 
 
@@ -337,30 +336,30 @@ def confirm() -> Page:
     if not form.validate_on_submit():
         return render_template("admin/confirm.html", **page), 400 if form.is_submitted() else 200
     at = now()
-    # The password first, under the password throttle; only with the right one does a code count toward the
-    # second-factor delays and lock, so a stolen session cannot lock the admin out with wrong passwords.
+    # Security: a stolen session must learn nothing about a guessed password. The lock and the delay are
+    # shown before the password is checked, and every refusal after it reads the same. Only with the right
+    # password does a code count toward the second-factor delays and lock, so wrong passwords cannot lock
+    # the admin out (the password throttle limits those).
     until = throttle.admit(current_user.email, at)
     db.session.commit()
-    if until is not None:
-        return wait_response("admin/confirm.html", until, **page)
+    if attempts.is_locked(current_user):
+        return locked_response("admin/confirm.html", **page)
+    retry_at = as_utc(current_user.factor_retry_at) if current_user.factor_retry_at else None
+    wait_until = max([t for t in (until, retry_at) if t is not None and t > at], default=None)
+    if wait_until is not None:
+        return wait_response("admin/confirm.html", wait_until, **page)
+    refused = _("The password or the code is not correct.")
     if not passwords().verify(current_user.password_hash, form.password.data or ""):
         form.code.data = ""
-        return render_template("admin/confirm.html", error=_("The password or the code is not correct."),
-                               **page), 400
-    refusal = attempts.admit(current_user, at)
+        return render_template("admin/confirm.html", error=refused, **page), 400
+    admitted = attempts.admit(current_user, at) is None
     db.session.commit()
-    if refusal is not None and refusal.locked:
-        return locked_response("admin/confirm.html", **page)
-    if refusal is not None:
-        return wait_response("admin/confirm.html", refusal.retry_at or at, **page)
     code = method.canonical(form.code.data or "")
-    verdict = method.verify(current_user, code, now=at) if code is not None else None
+    verdict = method.verify(current_user, code, now=at) if code is not None and admitted else None
     if verdict is None or not verdict.ok:
         db.session.commit()
         form.code.data = ""
-        error = verdict_message(verdict, method.kind) if verdict is not None else _(
-            "The password or the code is not correct.")
-        return render_template("admin/confirm.html", error=error, **page), 400
+        return render_template("admin/confirm.html", error=refused, **page), 400
     throttle.reset(current_user.email)
     attempts.reset(current_user)
     flow.confirm_factor(flow.current_row())

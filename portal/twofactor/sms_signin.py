@@ -5,7 +5,6 @@ A GET never sends a text; any phone number in the request is ignored.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import datetime
 
@@ -29,7 +28,6 @@ from portal.twofactor.methods.recovery import has_set
 from portal.twofactor.methods.sms import SmsMethod
 
 bp = Blueprint("sms_signin", __name__, url_prefix="/2fa/sms")
-log = logging.getLogger("portal.twofactor")
 
 
 @bp.route("/send", methods=["POST"])

@@ -81,8 +81,12 @@ class Cluster:
         self.env, self.tmp = env, tmp_path
         self.ports = [free_port() for _ in range(size)]
         self.processes: list[subprocess.Popen[bytes] | None] = [None] * size
-        for index in range(size):
-            self.start(index)
+        try:
+            for index in range(size):
+                self.start(index)
+        except BaseException:
+            self.close()  # a process that started is not left running when a later one fails
+            raise
 
     def __getitem__(self, index: int) -> str:
         return f"http://127.0.0.1:{self.ports[index]}"
@@ -96,7 +100,7 @@ class Cluster:
                 [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py"), "cluster_app:app"],
                 cwd=self.tmp, env={**self.env, "PORT": str(self.ports[index])}, stdout=out,
                 stderr=subprocess.STDOUT)
-        self.processes[index] = process
+        self.processes[index] = process  # before the wait, so close() stops it if it never listens
         wait_for_port(self.ports[index], process, self.log(index))
 
     def restart(self, index: int) -> None:

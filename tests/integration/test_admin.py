@@ -10,7 +10,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from portal.extensions import db
 from portal.models import AuditEvent, RecoveryCode, TotpFactor, User, UserSession
@@ -152,6 +152,15 @@ def test_actions_need_the_password_and_a_code_first(app, make_user, clock, tmp_p
     wrong = browser.post("/admin/confirm", data={"csrf_token": csrf_token(page), "password": "wrong password!",
                                                  "code": totp(secret, clock())})
     assert wrong.status_code == 400 and "The password or the code is not correct." in wrong.text
+    # A right password with a wrong code reads exactly the same: a stolen session learns nothing of it.
+    page = browser.get("/admin/confirm")
+    right_password = browser.post("/admin/confirm", data={"csrf_token": csrf_token(page), "password": GOOD_PASSWORD,
+                                                          "code": "000000"})
+    assert right_password.status_code == 400 and "The password or the code is not correct." in right_password.text
+    with app.app_context():  # that code did count
+        assert db.session.scalar(select(User.factor_failures).where(User.email == ADMIN)) == 1
+        db.session.execute(update(User).where(User.email == ADMIN).values(factor_failures=0))
+        db.session.commit()
     # Wrong passwords are the password throttle's business: they never count toward the code lock.
     with app.app_context():
         assert db.session.scalar(select(User.factor_failures).where(User.email == ADMIN)) == 0
@@ -354,3 +363,16 @@ def test_failed_sign_ins_and_lockouts_are_in_the_audit_log(app, make_user, clock
     assert (wrong.subject_id, wrong.details["method"], wrong.details["reason"]) == (user.id, "totp", "invalid")
     [locked] = audit_rows(app, "signin.locked")
     assert locked.subject_id == user.id and locked.details["failures"] == app.config["SECOND_FACTOR_LOCK_AT"]
+
+
+def test_a_locked_admin_sees_the_lock_whatever_password_is_typed(app, make_user, clock, tmp_path):
+    browser, secret = enrolled_admin(app, make_user, clock, tmp_path)
+    with app.app_context():
+        db.session.execute(update(User).where(User.email == ADMIN).values(
+            factor_failures=app.config["SECOND_FACTOR_LOCK_AT"]))
+        db.session.commit()
+    for password in ("not the password", GOOD_PASSWORD):
+        page = browser.get("/admin/confirm")
+        response = browser.post("/admin/confirm", data={"csrf_token": csrf_token(page), "password": password,
+                                                        "code": totp(secret, clock())})
+        assert response.status_code == 403 and "signing in with a code is locked" in response.text, password

@@ -23,12 +23,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def backend():
-    """Production runs on PostgreSQL only (with CI=true, a missing PostgreSQL fails the run)."""
-    return "postgresql"
-
-
-@pytest.fixture
 def production_env(redis_url, tmp_path):
     """Production settings on a new, empty PostgreSQL schema of this test's own."""
     fresh = Database("postgresql", tmp_path)

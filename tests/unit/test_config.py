@@ -376,3 +376,8 @@ def test_postgresql_gets_a_bounded_pool_and_redis_gets_timeouts_from_the_setting
     assert embedded["RATELIMIT_STORAGE_OPTIONS"] == {}
     with pytest.raises(config.ConfigError, match="DATABASE_POOL_SIZE"):
         read_settings({"DATABASE_POOL_SIZE": "0"})
+
+
+def test_a_renamed_setting_left_in_place_stops_start_up():
+    with pytest.raises(config.ConfigError, match="PROXY_FIX_X_FOR was renamed PROXY_HOPS"):
+        read_settings({"PROXY_FIX_X_FOR": "1"})
