@@ -34,6 +34,9 @@ timeout = _int("GUNICORN_TIMEOUT", 30, 5, 600)
 graceful_timeout = 30  # a restart lets requests in flight finish
 keepalive = 5  # seconds; longer than nothing, shorter than a load balancer's idle timeout
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn's control socket is one path per user (~/.gunicorn/gunicorn.ctl): several portals on one host
+# would fight over it, and nothing here uses it.
+control_socket_disable = True
 accesslog = "-"
 errorlog = "-"
 # No request body or header beyond these reaches the app (MAX_CONTENT_LENGTH caps bodies too).
