@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal import audit, mail
@@ -143,6 +143,11 @@ def _lapsed_before(at: datetime) -> datetime:
     return at - REQUEST_TTL
 
 
+def still_waiting(at: datetime | None = None) -> ColumnElement[bool]:
+    """SQL: the request is pending and has not lapsed (the one definition every query uses)."""
+    return (AdminRequest.status == "pending") & (AdminRequest.requested_at >= _lapsed_before(at or now()))
+
+
 def status_of(request: AdminRequest) -> str:
     """The request's status as people should read it: a pending request past REQUEST_TTL has lapsed."""
     if request.status == "pending" and as_utc(request.requested_at) < _lapsed_before(now()):
@@ -152,9 +157,7 @@ def status_of(request: AdminRequest) -> str:
 
 def pending_request(target: User) -> AdminRequest | None:
     """The request for target that still waits for approval (not lapsed), if any."""
-    return db.session.scalar(select(AdminRequest).where(
-        AdminRequest.target_id == target.id, AdminRequest.status == "pending",
-        AdminRequest.requested_at >= _lapsed_before(now())))
+    return db.session.scalar(select(AdminRequest).where(AdminRequest.target_id == target.id, still_waiting()))
 
 
 def request_disable(target: User, identity: IdentityCheck, actor: Actor) -> tuple[Outcome, AdminRequest | None]:
@@ -188,9 +191,7 @@ def request_disable(target: User, identity: IdentityCheck, actor: Actor) -> tupl
 
 def _decide(request: AdminRequest, admin: User, status: str, *, others_only: bool) -> bool:
     """Move request from pending to status, if it still waits (and admin is not its requester when others_only)."""
-    stmt = update(AdminRequest).where(
-        AdminRequest.id == request.id, AdminRequest.status == "pending",
-        AdminRequest.requested_at >= _lapsed_before(now()))
+    stmt = update(AdminRequest).where(AdminRequest.id == request.id, still_waiting())
     if others_only:
         stmt = stmt.where(or_(AdminRequest.requested_by_id.is_(None), AdminRequest.requested_by_id != admin.id))
     stmt = stmt.values(status=status, decided_by_id=admin.id, decided_at=now())

@@ -7,8 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Select, func, select
 
-from portal.admin.operations import REQUEST_TTL
-from portal.clock import now
+from portal.admin.operations import still_waiting
 from portal.extensions import db
 from portal.models import AdminRequest, AuditEvent, RecoveryCode, SmsFactor, TotpFactor, User
 
@@ -108,15 +107,12 @@ def emails_of(ids: set[int | None]) -> dict[int, str]:
 
 def requests_overview(recent: int = 20) -> tuple[list[AdminRequest], list[AdminRequest]]:
     """Requests waiting for a second admin (oldest first), and the most recently decided or lapsed ones."""
-    cutoff = now() - REQUEST_TTL
-    waiting = AdminRequest.status == "pending"
-    pending = list(db.session.scalars(select(AdminRequest).where(waiting, AdminRequest.requested_at >= cutoff)
+    pending = list(db.session.scalars(select(AdminRequest).where(still_waiting())
                                       .order_by(AdminRequest.requested_at)))
-    decided = list(db.session.scalars(select(AdminRequest).where(~(waiting & (AdminRequest.requested_at >= cutoff)))
+    decided = list(db.session.scalars(select(AdminRequest).where(~still_waiting())
                                       .order_by(AdminRequest.id.desc()).limit(recent)))
     return pending, decided
 
 
 def pending_count() -> int:
-    return db.session.scalar(select(func.count()).select_from(AdminRequest).where(
-        AdminRequest.status == "pending", AdminRequest.requested_at >= now() - REQUEST_TTL)) or 0
+    return db.session.scalar(select(func.count()).select_from(AdminRequest).where(still_waiting())) or 0

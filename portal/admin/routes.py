@@ -203,6 +203,14 @@ def _request(request_id: int) -> AdminRequest:
     return row
 
 
+def _posted_request(request_id: int) -> AdminRequest:
+    """The request an approve or reject form names; 404 if there is none, 400 without a valid form."""
+    row = _request(request_id)
+    if not DecideForm().validate_on_submit():
+        abort(400)
+    return row
+
+
 def _request_page(row: AdminRequest, error: str | None = None) -> str:
     return render_template("admin/request.html", r=row, form=DecideForm(), checks=IDENTITY_CHECKS, error=error,
                            waiting=status_of(row) == "pending",
@@ -216,9 +224,7 @@ def request_detail(request_id: int) -> str:
 
 @bp.route("/requests/<int(max=2147483647):request_id>/approve", methods=["POST"])
 def approve(request_id: int) -> Page:
-    row = _request(request_id)
-    if not DecideForm().validate_on_submit():
-        abort(400)
+    row = _posted_request(request_id)
     outcome = approve_request(row, Actor(user=current_user, ip=client_ip()))
     if outcome is Outcome.DONE:
         db.session.commit()
@@ -238,9 +244,7 @@ def approve(request_id: int) -> Page:
 
 @bp.route("/requests/<int(max=2147483647):request_id>/reject", methods=["POST"])
 def reject(request_id: int) -> Page:
-    row = _request(request_id)
-    if not DecideForm().validate_on_submit():
-        abort(400)
+    row = _posted_request(request_id)
     outcome = reject_request(row, Actor(user=current_user, ip=client_ip()))
     if outcome is Outcome.SELF:
         db.session.rollback()
