@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -80,3 +83,24 @@ PRODUCTION_SMS = {"SMS_PROVIDER": "twilio_verify", "TWILIO_ACCOUNT_SID": "AC" + 
                   "TWILIO_AUTH_TOKEN": "0123456789abcdef0123456789abcdef", "TWILIO_VERIFY_SERVICE_SID": "VA" + "0" * 32}
 # What production needs besides its own keys: a real SMS provider and an SMTP server for security notices.
 PRODUCTION_SERVICES = {**PRODUCTION_SMS, "MAIL_SERVER": "smtp.example.com"}
+
+
+@contextmanager
+def statements(app: Flask) -> Iterator[list[str]]:
+    """Collect the SQL of every statement app's engine runs inside the block (requests or direct calls)."""
+    from sqlalchemy import event
+
+    from portal.extensions import db
+
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        seen.append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

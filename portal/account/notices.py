@@ -24,7 +24,7 @@ def since_previous_sign_in(user: User, signed_in: AuditEvent) -> None:
                              when=format_datetime(e.at), ip=e.ip or "?") for e in changes[-5:])
         flash(_("Since your last sign-in: %(changes)s. If this was not you, check your sign-in methods below "
                 "and contact support.", changes=listed), "warning")
-    if not methods.primary(user) and security_events.disabled_by_support_since(user, signed_in):
+    if not methods.is_on(user) and security_events.disabled_by_support_since(user, signed_in):
         link = Markup('<a href="{url}">{label}</a>').format(url=url_for("totp.setup"),
                                                             label=_("Set up two-step verification again"))
         flash(escape(_("Support turned off two-step verification for your account, so your password alone "

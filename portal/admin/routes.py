@@ -60,7 +60,7 @@ def _guard() -> Response | None:
         return login_manager.unauthorized()  # type: ignore[no-any-return]
     if not current_user.is_admin:
         abort(403)
-    if not methods.primary(current_user):
+    if not methods.is_on(current_user):
         flash(_("Set up two-step verification for your own account before you use the admin pages."), "warning")
         return redirect(url_for("account.overview"))
     if request.method == "POST" and request.endpoint not in CONFIRM_ENDPOINTS \

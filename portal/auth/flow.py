@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from flask import Flask, current_app, g, request, session
 from flask_login import login_user, logout_user
 from sqlalchemy import delete, select, update
+from sqlalchemy.orm import joinedload
 
 from portal.clock import as_utc, now
 from portal.crypto import token_hash
@@ -51,7 +52,9 @@ def pending_endpoints(app: Flask) -> frozenset[str]:
 def _row_for_token(token: object) -> UserSession | None:
     if not isinstance(token, str) or not token:
         return None
-    return db.session.scalar(select(UserSession).where(UserSession.token_hash == token_hash(token)))
+    # The user comes in the same query: every request with a session needs both.
+    return db.session.scalar(select(UserSession).options(joinedload(UserSession.user))
+                             .where(UserSession.token_hash == token_hash(token)))
 
 
 def _expired(row: UserSession, at: datetime) -> bool:
@@ -108,7 +111,7 @@ def _forget_browser() -> None:
 
 def _new_row(user: User, stage: str, *, remember: bool, at: datetime) -> UserSession:
     """Replace this browser's row (if any) with a new one under a new token: the session id rotates."""
-    old = _row_for_token(session.get(SESSION_TOKEN))
+    old = current_row() or _row_for_token(session.get(SESSION_TOKEN))
     if old is not None:
         db.session.delete(old)
     _forget_browser()  # also drops the CSRF token, so a token seen before sign-in is useless after

@@ -98,7 +98,7 @@ def login() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str]
     if passwords().needs_rehash(user.password_hash):
         user.password_hash = passwords().hash(password)
     throttle.reset(email)
-    needs_second = bool(methods.primary(user))
+    needs_second = methods.is_on(user)
     flow.begin(user, needs_second_factor=needs_second, remember=bool(form.remember.data))
     signed_in = None if needs_second else audit.record(security_events.PASSWORD_ONLY, actor=user, subject=user,
                                                        ip=client_ip())

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 
 from portal.clock import as_utc
 from portal.extensions import db
@@ -38,15 +38,19 @@ def admit(user: User, now: datetime, *, ignore_lock: bool = False) -> Refusal | 
         free=cfg["SECOND_FACTOR_FREE_FAILURES"], longest=cfg["SECOND_FACTOR_MAX_DELAY"],
         extra=None if ignore_lock else User.factor_failures < lock_at,
     )
-    admitted = db.session.execute(stmt).first()
-    db.session.refresh(user)
-    if admitted is not None:
+    admitted = db.session.execute(stmt.returning(User.factor_retry_at)).first()
+    if admitted is not None:  # the new count and delay come back with the UPDATE: no read again
+        set_committed_value(user, "factor_failures", admitted[0])
+        set_committed_value(user, "factor_retry_at", admitted[1])
         return None
+    db.session.refresh(user)
     if not ignore_lock and is_locked(user):
         return Refusal(locked=True)
     return Refusal(locked=False, retry_at=as_utc(user.factor_retry_at) if user.factor_retry_at else now)
 
 
 def reset(user: User) -> None:
-    """A second factor succeeded: the count starts again."""
-    db.session.execute(update(User).where(User.id == user.id).values(factor_failures=0, factor_retry_at=None))
+    """A second factor succeeded: the count starts again (written with the sign-in's other changes to the user)."""
+    user.factor_failures = 0
+    user.factor_retry_at = None
+    flag_modified(user, "factor_failures")  # written even if this request loaded 0: another may have counted

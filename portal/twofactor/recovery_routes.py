@@ -65,7 +65,7 @@ def show_new_set(user: User, *, first: bool) -> str:
 def overview() -> str:
     """Read only: a GET never changes anything."""
     return render_template("twofactor/recovery_codes.html", left=remaining(current_user),
-                           created=set_created_at(current_user), on=bool(methods.primary(current_user)),
+                           created=set_created_at(current_user), on=methods.is_on(current_user),
                            replaces=set_token(current_user), form=PostForm())
 
 
@@ -73,7 +73,7 @@ def overview() -> str:
 @limiter.limit(REGENERATE_LIMIT, methods=["POST"])
 @fresh_auth_required
 def regenerate() -> Response | str:
-    if not methods.primary(current_user):
+    if not methods.is_on(current_user):
         flash(_("Recovery codes come with two-step verification. Set up an authenticator app first."), "warning")
         return redirect(url_for("recovery_codes.overview"))
     codes = replace_set(current_user, now(), request.form.get("replaces", ""))

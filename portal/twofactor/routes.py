@@ -10,7 +10,7 @@ from flask_babel import ngettext
 from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
-from portal import audit, mail
+from portal import audit, mail, memo
 from portal.account import notices
 from portal.auth import flow
 from portal.clock import now
@@ -76,42 +76,48 @@ def _second_step(method: Method | None, template: str) -> Page:
         abort(404)
     form = CodeForm()
     next_url = safe_next(request.args.get("next"))
-    page = {"form": form, "method": method, "next_url": next_url, "others": len(methods.primary(user)) > 1,
-            "recovery": has_set(user), **method.page_context(user, now=now())}
+
+    def page() -> dict[str, object]:
+        """What the code page shows; only read when it is shown (a correct code goes straight on)."""
+        return {"form": form, "method": method, "next_url": next_url, "others": len(methods.primary(user)) > 1,
+                "recovery": has_set(user), **method.page_context(user, now=now())}
+
     lockable = method.primary  # a recovery code is the way out of a lock
     if lockable and attempts.is_locked(user):
-        return locked_response(template, **page)
+        return locked_response(template, **page())
     if not form.validate_on_submit():
-        return render_template(template, **page), 400 if form.is_submitted() else 200
+        return render_template(template, **page()), 400 if form.is_submitted() else 200
     code = method.canonical(form.code.data or "")
     if code is None:
         form.code.errors.append(method.format_hint)
-        return render_template(template, **page), 400
+        return render_template(template, **page()), 400
     at = now()
     refusal = attempts.admit(user, at, ignore_lock=not lockable)
-    db.session.commit()  # the attempt counts even if this request dies
+    # The attempt counts even if this request dies. What the request read stays loaded: the user was just
+    # refreshed, and the code check decides in the database (a conditional UPDATE), not from what is loaded.
+    memo.commit_keeping()
     if refusal is not None and refusal.locked:
-        return locked_response(template, **page)
+        return locked_response(template, **page())
     if refusal is not None:
-        return wait_response(template, refusal.retry_at or at, **page)
+        return wait_response(template, refusal.retry_at or at, **page())
     try:
         verdict = method.verify(user, code, now=at)
     except SmsError as error:
         # The provider could not check the code: say so; the pending sign-in stays for another method.
         db.session.rollback()
         wait = retry_after(error)
-        html = render_template(template, error=fault_message(error), **page)
+        html = render_template(template, error=fault_message(error), **page())
         return (html, http_status(error), {"Retry-After": str(wait)}) if wait else (html, http_status(error))
     if verdict.ok:
         # Consuming the code, the audit row and the new session commit together or not at all.
-        attempts.reset(user)
         left = remaining(user) if has_set(user) else None
         details = {"method": method.kind} if left is None else {"method": method.kind, "recovery_codes_left": left}
         event = "recovery.used" if method.kind == "recovery" else "signin.second_factor"
         signed_in = audit.record(event, actor=user, subject=user, ip=client_ip(), **details)
         mail.notify(user.email, event, ip=client_ip())  # only recovery.used is a notice
+        attempts.reset(user)  # written with the sign-in's other changes to the user: one UPDATE
         flow.complete(row)
-        db.session.commit()
+        memo.commit_keeping()  # what is read next is what this request just wrote
         notices.since_previous_sign_in(user, signed_in)
         _after_sign_in(user, method, left)
         return redirect(next_url)
@@ -128,7 +134,7 @@ def _second_step(method: Method | None, template: str) -> Page:
         return redirect(url_for("auth.login"))
     form.code.errors.append(verdict_message(verdict, method.kind))
     form.code.data = ""  # a refused code is no use in the box: the next attempt needs a new one
-    return render_template(template, **page), 400
+    return render_template(template, **page()), 400
 
 
 def _link(url: str, label: str) -> Markup:
@@ -165,7 +171,7 @@ def _after_sign_in(user: User, method: Method, left: int | None) -> None:
         flash(escape(ngettext("You signed in with a recovery code. %(num)d code is left.",
                               "You signed in with a recovery code. %(num)d codes are left.", left or 0))
               + " " + _lost_phone_hint(user), "warning")
-    if methods.primary(user):  # two-step verification is on: the codes are the way back in
+    if method.primary or methods.is_on(user):  # two-step verification is on: the codes are the way back in
         count = remaining(user)
         if count <= LOW_WATER:
             flash(low_codes_warning(count), "warning")

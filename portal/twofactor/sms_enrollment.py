@@ -72,6 +72,6 @@ def remove(user: User, *, ip: str, keep: UserSession | None = None) -> None:
     db.session.execute(delete(SmsFactor).where(SmsFactor.user_id == user.id))
     security_events.changed("sms.removed", user=user, ip=ip, keep=keep,
                             phone=mask(factor.phone) if factor else None)
-    if not methods.primary(user):
+    if not methods.is_on(user):
         recovery.delete_set(user)
         security_events.changed("recovery.deleted", user=user, ip=ip, keep=keep)

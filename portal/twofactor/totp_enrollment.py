@@ -141,7 +141,7 @@ def remove(user: User, *, ip: str, keep: UserSession | None = None) -> None:
     """
     db.session.execute(delete(TotpFactor).where(TotpFactor.user_id == user.id))
     security_events.changed("totp.removed", user=user, ip=ip, keep=keep)
-    if not methods.primary(user):
+    if not methods.is_on(user):
         recovery.delete_set(user)
         security_events.changed("recovery.deleted", user=user, ip=ip, keep=keep)
 

@@ -12,7 +12,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from portal import audit, mail
+from portal import audit, mail, memo
 from portal.auth import flow
 from portal.auth.fresh import fresh_auth_required
 from portal.clock import now
@@ -95,7 +95,7 @@ def _no_pending_setup(expired: bool) -> Page:
 @fresh_auth_required
 def setup() -> Page:
     factor, expired = totp_enrollment.open_setup(current_user, now())
-    db.session.commit()
+    memo.commit_keeping()  # the page shows what this request just read or made
     if factor is None and confirmed_factor(current_user) is not None:
         if expired:
             flash(_replacement_expired_text(), "warning")

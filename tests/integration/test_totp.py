@@ -20,7 +20,7 @@ from tests.integration.totp_helpers import (
     shown_key,
 )
 from tests.otp import decode_qr, oathtool_code, parse_otpauth, qr_png_from_page, totp
-from tests.support import GOOD_PASSWORD, csrf_token, login, logout, submit
+from tests.support import GOOD_PASSWORD, csrf_token, login, logout, statements, submit
 
 EMAIL = "ada+phone@example.com"
 ALREADY_SET_UP = "Your authenticator app is already set up."
@@ -607,3 +607,21 @@ def test_the_manage_page_says_a_recovery_code_works(app, signed_in, enrollment):
     response = manage_post(signed_in, "remove", enrollment.recovery_codes[0].lower())
     assert response.status_code == 302
     assert factors(app) == []
+
+
+def test_a_sign_in_reads_each_row_once(app, secret, clock):
+    """The second step and the account page ask the database nothing twice (no repeated statement)."""
+    browser = pending_browser(app, clock)
+    token = csrf_token(browser.get("/2fa/verify?method=totp"))
+    clock.advance(30)
+    with statements(app) as seen:
+        response = browser.post("/2fa/verify?method=totp", data={"csrf_token": token, "code": totp(secret, clock())})
+    assert response.status_code == 302
+    reads = [s for s in seen if s.startswith("SELECT")]
+    assert reads and len(reads) == len(set(reads)), '\n'.join(r[:150] for r in reads)
+    assert not any(s.startswith("SELECT users.") for s in reads), "the user comes with the session row"
+    with statements(app) as seen:
+        page = browser.get("/account")
+    assert page.status_code == 200
+    reads = [s for s in seen if s.startswith("SELECT")]
+    assert reads and len(reads) == len(set(reads)), '\n'.join(r[:150] for r in reads)

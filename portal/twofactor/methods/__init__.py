@@ -7,7 +7,7 @@ from flask import Flask, current_app
 from portal.models import User
 from portal.twofactor.methods.base import OK, Method, Reason, Verdict
 
-__all__ = ["OK", "Method", "Reason", "Verdict", "enrolled", "get", "primary", "register"]
+__all__ = ["OK", "Method", "Reason", "Verdict", "enrolled", "get", "is_on", "primary", "register"]
 
 
 def register(app: Flask, method: Method) -> None:
@@ -28,3 +28,8 @@ def primary(user: User) -> list[Method]:
     """The methods that make two-step verification "on" (not recovery codes)."""
     return [m for m in current_app.extensions.get("portal.methods", {}).values()
             if m.primary and m.is_enrolled(user)]
+
+
+def is_on(user: User) -> bool:
+    """Two-step verification is on: the user has at least one primary method (asks no more than it needs)."""
+    return any(m.primary and m.is_enrolled(user) for m in current_app.extensions.get("portal.methods", {}).values())

@@ -20,6 +20,7 @@ from sqlalchemy import delete, func, select, update
 
 from portal.crypto import keyed_hash, passwords
 from portal.extensions import db
+from portal.memo import remembered
 from portal.models import RecoveryCode, User
 from portal.twofactor.methods.base import OK, Method, Reason, Verdict
 
@@ -123,15 +124,23 @@ def replace_set(user: User, at: datetime, token: str) -> list[str] | None:
     return _insert_set(user, at)
 
 
+def _counts(user: User) -> tuple[int, int]:
+    """(codes in the set, codes still unused), in one query however often a request asks."""
+    def load() -> tuple[int, int]:
+        row = db.session.execute(
+            select(func.count(), func.count(RecoveryCode.id).filter(RecoveryCode.used_at.is_(None)))
+            .where(RecoveryCode.user_id == user.id)
+        ).one()
+        return int(row[0]), int(row[1])
+    return remembered(RecoveryCode.__tablename__, ("counts", user.id), load)
+
+
 def remaining(user: User) -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(RecoveryCode)
-        .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
-    ) or 0
+    return _counts(user)[1]
 
 
 def has_set(user: User) -> bool:
-    return db.session.scalar(select(RecoveryCode.id).where(RecoveryCode.user_id == user.id).limit(1)) is not None
+    return _counts(user)[0] > 0
 
 
 def set_created_at(user: User) -> datetime | None:

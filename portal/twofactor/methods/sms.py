@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from portal.clock import as_utc
 from portal.extensions import db
+from portal.memo import remembered
 from portal.models import SmsFactor, User
 from portal.phone import mask
 from portal.sms import delivery, provider
@@ -18,9 +19,9 @@ from portal.twofactor.methods.base import OK, Method, Reason, Verdict
 
 
 def confirmed_phone(user: User) -> SmsFactor | None:
-    return db.session.scalar(
+    return remembered(SmsFactor.__tablename__, ("confirmed", user.id), lambda: db.session.scalar(
         select(SmsFactor).where(SmsFactor.user_id == user.id, SmsFactor.confirmed_at.is_not(None))
-    )
+    ))
 
 
 def countdown(factor: SmsFactor, now: datetime) -> dict[str, object]:

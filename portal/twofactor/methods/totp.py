@@ -11,9 +11,11 @@ from urllib.parse import quote, urlencode
 import pyotp
 from flask_babel import gettext as _
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.crypto import secret_box
 from portal.extensions import db
+from portal.memo import remembered, unaffected
 from portal.models import TotpFactor, User
 from portal.twofactor.methods.base import OK, Method, Reason, Verdict
 
@@ -64,9 +66,9 @@ def grouped(secret: str) -> str:
 
 
 def confirmed_factor(user: User) -> TotpFactor | None:
-    return db.session.scalar(
+    return remembered(TotpFactor.__tablename__, ("confirmed", user.id), lambda: db.session.scalar(
         select(TotpFactor).where(TotpFactor.user_id == user.id, TotpFactor.confirmed_at.is_not(None))
-    )
+    ))
 
 
 def accept_step(factor: TotpFactor, step: int, at: datetime) -> bool:
@@ -76,13 +78,18 @@ def accept_step(factor: TotpFactor, step: int, at: datetime) -> bool:
     on SQLite and PostgreSQL alike; a code at or before the last accepted step is a replay, and so is
     a code at the burned step (see burn_future_step).
     """
-    result = db.session.execute(
+    result = db.session.execute(unaffected(  # which factor is confirmed stays as it was
         update(TotpFactor)
         .where(TotpFactor.id == factor.id, or_(TotpFactor.last_step.is_(None), TotpFactor.last_step < step),
                or_(TotpFactor.burned_step.is_(None), TotpFactor.burned_step != step))
         .values(last_step=step, last_used_at=at)
-    )
-    return result.rowcount == 1
+        .execution_options(synchronize_session=False)
+    ))
+    if result.rowcount != 1:
+        return False
+    set_committed_value(factor, "last_step", step)  # what the database now holds, without reading it back
+    set_committed_value(factor, "last_used_at", at)
+    return True
 
 
 def future_skew_step(verdict: Verdict, at: datetime) -> int | None:
