@@ -7,6 +7,10 @@ Every value comes from the environment (names below), so one file serves `make r
     GUNICORN_THREADS       threads per worker (default 8). At most ARGON2_MAX_CONCURRENT of them run a
                            password check (64 MiB each) at once; the others keep serving cheap pages.
     GUNICORN_TIMEOUT       seconds before a silent worker is killed and replaced (default 30)
+    GUNICORN_KEEPALIVE     seconds an idle keep-alive connection stays open (default 5, for browsers
+                           connecting directly). Behind a load balancer set it above the balancer's own
+                           idle timeout (60 s on many: 65), so the balancer closes first; otherwise it may
+                           send a request down a connection gunicorn is closing, and answer 502.
     FORWARDED_ALLOW_IPS    proxies whose X-Forwarded-* gunicorn believes (default 127.0.0.1); the portal's
                            own client-IP rule is PROXY_HOPS.
 Keep DATABASE_POOL_SIZE at least GUNICORN_THREADS: each thread may hold a connection.
@@ -32,7 +36,7 @@ threads = _int("GUNICORN_THREADS", 8, 1, 64)
 worker_class = "gthread"
 timeout = _int("GUNICORN_TIMEOUT", 30, 5, 600)
 graceful_timeout = 30  # a restart lets requests in flight finish
-keepalive = 5  # seconds; longer than nothing, shorter than a load balancer's idle timeout
+keepalive = _int("GUNICORN_KEEPALIVE", 5, 1, 3600)
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # gunicorn's control socket is one path per user (~/.gunicorn/gunicorn.ctl): several portals on one host
 # would fight over it, and nothing here uses it.

@@ -104,8 +104,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ARGON2_PARALLELISM", 4, _parse_int, "Argon2id lanes (RFC 9106 low-memory: 4).",
             minimum=1, maximum=64),
     Setting("ARGON2_MAX_CONCURRENT", 2, _parse_int,
-            "Argon2 hashes or verifications at once per process; the rest wait, so other pages keep their "
-            "threads and memory stays at most this many times ARGON2_MEMORY_COST.", minimum=1, maximum=64),
+            "Argon2 hashes or verifications at once per process, in threads of lower CPU priority; the rest "
+            "wait, so other pages keep their threads and the CPU, and memory stays at most this many times "
+            "ARGON2_MEMORY_COST.", minimum=1, maximum=64),
     Setting("PASSWORD_MIN_LENGTH", 8, _parse_int, "Shortest password accepted.", minimum=8, maximum=128),
     Setting("PASSWORD_MAX_LENGTH", 128, _parse_int, "Longest password accepted.", minimum=8, maximum=1024),
     Setting("LOGIN_FREE_FAILURES", 5, _parse_int,

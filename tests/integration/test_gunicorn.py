@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -48,7 +49,8 @@ def test_release_step_then_gunicorn_with_the_repo_settings(production_env, tmp_p
     assert release.returncode == 0, release.stderr[-2000:]
     port = closed_port()
     log = tmp_path / "gunicorn.log"
-    env = {**production_env, "PORT": str(port), "GUNICORN_WORKERS": "2", "GUNICORN_THREADS": "2"}
+    env = {**production_env, "PORT": str(port), "GUNICORN_WORKERS": "2", "GUNICORN_THREADS": "2",
+           "GUNICORN_KEEPALIVE": "1"}
     with log.open("wb") as out:
         process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "wsgi:app"],
                                    cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -64,6 +66,15 @@ def test_release_step_then_gunicorn_with_the_repo_settings(production_env, tmp_p
         assert len(children.stdout.split()) == 2, children.stdout
         assert "Using worker: gthread" in log.read_text()
         assert "Control socket" not in log.read_text()  # off: several portals may share a host
+        # GUNICORN_KEEPALIVE: an idle keep-alive connection is closed by gunicorn after that many seconds.
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n")
+            first = conn.recv(65536)
+            assert first.startswith(b"HTTP/1.1 200"), first[:200]
+            rest = b""
+            while chunk := conn.recv(65536):  # b"" once gunicorn closes the idle connection (10 s at most)
+                rest += chunk
+            assert b"HTTP/1.1" not in rest
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=40) == 0, log.read_text()[-2000:]
