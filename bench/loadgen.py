@@ -71,8 +71,8 @@ def scenario(name: str, client: Client, users: list[dict[str, Any]]) -> Callable
             raise Stop
         return user
 
-    if name in ("bare", "login_page"):
-        path = "/" if name == "bare" else "/login"
+    if name in ("bare", "bare_write", "login_page"):
+        path = {"bare": "/", "bare_write": "/write", "login_page": "/login"}[name]
         return lambda: timed(lambda: client.get(path))
     if name == "password":
         def password() -> tuple[float, int]:
@@ -113,8 +113,8 @@ def scenario(name: str, client: Client, users: list[dict[str, Any]]) -> Callable
 
 
 WARMUP = 3  # untimed requests per thread before the clock starts
-EXPECTED = {"bare": 200, "login_page": 200, "password": 302, "second_step": 302, "recovery": 302, "account": 200,
-            "enroll": 200}
+EXPECTED = {"bare": 200, "bare_write": 200, "login_page": 200, "password": 302, "second_step": 302,
+            "recovery": 302, "account": 200, "enroll": 200}
 
 
 def main() -> None:

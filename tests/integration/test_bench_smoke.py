@@ -54,8 +54,9 @@ def test_portal_benchmark_runs_every_step_without_an_error(redis_url):
 
 def test_load_test_counts_one_audit_row_per_sign_in(redis_url):
     out = run_bench("load_test.py", "--smoke", redis_url=redis_url)
-    done = re.search(r"sign-ins completed: (\d+); signin.second_factor audit rows: (\d+); duplicated rows: (\d+)",
+    done = re.search(r"sign-ins completed: (\d+) .*; signin.second_factor audit rows: (\d+); duplicated rows: (\d+)",
                      out)
     assert done is not None, out
     assert int(done[1]) > 0 and done[1] == done[2] and done[3] == "0", out
     assert "5xx: 0" in out
+    assert "(client errors): 0" in out, out
