@@ -3,7 +3,8 @@
 Speed: qrcode would try all eight mask patterns and score each in pure Python (about 80 % of a page's
 time); every mask is valid by ISO/IEC 18004 and every reader undoes any of them, so one fixed mask is used.
 The modules are drawn as a 1-bit image one pixel per module and scaled up with nearest-neighbour, instead
-of one rectangle call per module. Together: about 1 ms instead of 30 ms, the same PNG a reader sees.
+of one rectangle call per module; the version that fits is worked out once per data length. Together:
+about 2.5 ms instead of 30 ms, the same PNG a reader sees.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import qrcode
 from PIL import Image
 from qrcode.constants import ERROR_CORRECT_M
+from qrcode.util import QRData
 
 MASK_PATTERN = 0  # any of 0-7 is valid; fixed so no time goes into scoring the others
 BORDER = 4  # the quiet zone the standard asks for, in modules
@@ -26,10 +28,26 @@ class QrImage:
     size: int  # pixels per side: shown at exactly this size, so every module stays sharp
 
 
+_versions: dict[tuple[int, int], int] = {}  # (data mode, data length) -> the smallest version that holds it
+
+
+def _version(data: QRData) -> int:
+    """The smallest version for data: found once per mode and length (fitting costs a third of a QR code)."""
+    key = (data.mode, len(data))
+    if key not in _versions:
+        probe = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=BORDER, mask_pattern=MASK_PATTERN)
+        probe.add_data(data)
+        probe.make(fit=True)
+        _versions[key] = probe.version
+    return _versions[key]
+
+
 def qr_image(text: str, box_size: int = 5) -> QrImage:
-    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=BORDER, mask_pattern=MASK_PATTERN)
-    code.add_data(text)
-    code.make(fit=True)
+    data = QRData(text)
+    code = qrcode.QRCode(version=_version(data), error_correction=ERROR_CORRECT_M, border=BORDER,
+                         mask_pattern=MASK_PATTERN)
+    code.add_data(data)
+    code.make(fit=False)
     matrix = code.get_matrix()  # rows of booleans (True = dark), quiet zone included
     modules = len(matrix)
     image = Image.frombytes("1", (modules, modules), _packed(matrix))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 
 from portal import security_events
@@ -21,14 +21,12 @@ from portal.models import TotpFactor, User, UserSession
 from portal.twofactor import methods
 from portal.twofactor.methods import recovery
 from portal.twofactor.methods.base import OK, Reason, Verdict
-from portal.twofactor.methods.totp import burn_future_step, check_code, confirmed_factor, new_secret
+from portal.twofactor.methods.totp import burn_future_step, check_code, confirmed_factor, factors_of, new_secret
 
 
 def _pending_row(user: User) -> TotpFactor | None:
     """The unconfirmed setup, expired or not."""
-    return db.session.scalar(
-        select(TotpFactor).where(TotpFactor.user_id == user.id, TotpFactor.confirmed_at.is_(None))
-    )
+    return next((f for f in factors_of(user) if f.confirmed_at is None), None)
 
 
 def _expired(factor: TotpFactor, at: datetime) -> bool:

@@ -65,10 +65,15 @@ def grouped(secret: str) -> str:
     return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
 
 
+def factors_of(user: User) -> list[TotpFactor]:
+    """The user's authenticator rows, read once: at most one confirmed and one pending setup (unique indexes)."""
+    return remembered(TotpFactor.__tablename__, ("rows", user.id), lambda: list(db.session.scalars(
+        select(TotpFactor).where(TotpFactor.user_id == user.id).order_by(TotpFactor.id)
+    )))
+
+
 def confirmed_factor(user: User) -> TotpFactor | None:
-    return remembered(TotpFactor.__tablename__, ("confirmed", user.id), lambda: db.session.scalar(
-        select(TotpFactor).where(TotpFactor.user_id == user.id, TotpFactor.confirmed_at.is_not(None))
-    ))
+    return next((f for f in factors_of(user) if f.confirmed_at is not None), None)
 
 
 def accept_step(factor: TotpFactor, step: int, at: datetime) -> bool:
