@@ -31,6 +31,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     # The twilio SDK logs every request (URL with the account SID, headers) at INFO; our one line per
     # Twilio error is in portal.sms.
     logging.getLogger("twilio.http_client").setLevel(max(logging.WARNING, logging.getLogger().level))
+    # Tencent's SDK logs each request at DEBUG: its body holds the phone number and the SMS code.
+    logging.getLogger("tencentcloud_sdk_common").setLevel(max(logging.WARNING, logging.getLogger().level))
     if app.config["PROXY_HOPS"]:
         # Security: trust exactly the configured number of proxy hops, never a raw X-Forwarded-For.
         n = app.config["PROXY_HOPS"]

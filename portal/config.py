@@ -152,8 +152,9 @@ SETTINGS: tuple[Setting, ...] = (
             "How many 30 s steps beyond ±1 are checked to tell a user their phone's clock is off.",
             minimum=1, maximum=40),
     Setting("SMS_PROVIDER", "console", _parse_str,
-            "Who sends SMS codes: twilio_verify, twilio_messaging, or console (development only: the server "
-            "log and /dev/sms).", choices=("console", "twilio_verify", "twilio_messaging")),
+            "Who sends SMS codes: twilio_verify, twilio_messaging, tencent (Tencent Cloud SMS, for mainland "
+            "China), or console (development only: the server log and /dev/sms).",
+            choices=("console", "twilio_verify", "twilio_messaging", "tencent")),
     Setting("SMS_CONSOLE_OUTBOX", "", _parse_str,
             "File where the console provider keeps its texts for /dev/sms. Default: instance/sms-outbox.jsonl."),
     Setting("TWILIO_ACCOUNT_SID", "", _parse_str, "Twilio account SID (AC…)."),
@@ -167,6 +168,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TWILIO_BASE_URL", "", _parse_str,
             "Send Twilio API requests to this origin instead of Twilio's own hosts (a proxy, or the test double)."),
     Setting("TWILIO_TIMEOUT", 10, _parse_int, "HTTP timeout for Twilio requests, seconds.", minimum=1, maximum=10),
+    Setting("TENCENT_SECRET_ID", "", _parse_str, "Tencent Cloud API key SecretId (AKID…) for SMS_PROVIDER=tencent."),
+    Setting("TENCENT_SECRET_KEY", "", _parse_str, "Tencent Cloud API key SecretKey.", secret=True),
+    Setting("TENCENT_SMS_SDK_APP_ID", "", _parse_str, "SMS application SdkAppId (1400…) in the Tencent Cloud console."),
+    Setting("TENCENT_SMS_SIGN_NAME", "", _parse_str,
+            "Approved SMS signature (签名) shown in 【】 at the start of each text; required for mainland numbers."),
+    Setting("TENCENT_SMS_REGION", "ap-guangzhou", _parse_str, "Tencent Cloud region of the SMS API."),
+    Setting("TENCENT_SMS_TEMPLATES", None, _parse_str,
+            "JSON approved template ids per purpose (sign_in, enroll) and language, e.g. "
+            "{\"sign_in\": {\"zh_Hans\": \"1234567\", \"en\": \"2345678\"}, \"enroll\": …}; each template "
+            "takes the code as {1} and its minutes of validity as {2}."),
+    Setting("TENCENT_SMS_ENDPOINT", "https://sms.tencentcloudapi.com", _parse_str,
+            "Origin of the Tencent Cloud SMS API (the test double in tests)."),
+    Setting("TENCENT_SMS_TIMEOUT", 10, _parse_int, "HTTP timeout for Tencent Cloud requests, seconds.",
+            minimum=1, maximum=10),
     Setting("SMS_TEMPLATES", None, _parse_str,
             "JSON texts for twilio_messaging and console per purpose (sign_in, enroll, generic) and language, "
             "each containing {{code}}. Default: built-in English and Chinese texts."),
@@ -176,8 +191,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Countries (ISO codes, comma-separated) whose numbers may enroll; empty allows all."),
     Setting("SMS_RESEND_COOLDOWN", 60, _parse_int, "Seconds between two texts to one phone.",
             minimum=1, maximum=3600),
-    Setting("SMS_CODE_TTL", 300, _parse_int, "Seconds a code we generate stays valid (twilio_messaging, console).",
-            minimum=60, maximum=900),
+    Setting("SMS_CODE_TTL", 300, _parse_int,
+            "Seconds a code we generate stays valid (twilio_messaging, tencent, console).", minimum=60, maximum=900),
     Setting("SMS_MAX_CHECKS", 5, _parse_int, "Wrong tries that kill a code we generated.", minimum=1, maximum=10),
     Setting("SMS_SENDS_PER_10_MINUTES", 5, _parse_int, "Texts per 10 minutes, per account and per number.",
             minimum=1, maximum=100),

@@ -22,7 +22,7 @@ from portal.models import User
 from tests import netguard
 from tests.support import GOOD_PASSWORD, FakeClock, FixedCodeMethod
 
-pytest_plugins = ["tests.twilio_double.fixtures"]
+pytest_plugins = ["tests.twilio_double.fixtures", "tests.tencent_double.fixtures"]
 
 netguard.install()  # Security: an autouse guard for the whole run, before any fixture opens a socket
 

@@ -1,4 +1,4 @@
-"""The SMS provider bound to an app (SMS_PROVIDER): one per app, with one Twilio client."""
+"""The SMS provider bound to an app (SMS_PROVIDER): one per app, with one Twilio or Tencent Cloud client."""
 
 from __future__ import annotations
 
@@ -20,6 +20,10 @@ def make_provider(app: Flask) -> SmsProvider:
         from portal.sms.console import ConsoleProvider
 
         return ConsoleProvider(cfg, Path(app.instance_path))
+    if kind == "tencent":
+        from portal.sms.tencent import TencentSmsProvider
+
+        return TencentSmsProvider(cfg)
     from portal.sms.twilio_client import make_client
 
     client = make_client(cfg)

@@ -39,7 +39,7 @@ THROTTLE_FAULTS = frozenset(RETRY_AFTER)
 class SmsError(Exception):
     """A provider fault: a 429 (with Retry-After) when the provider asks us to slow down, else a 503."""
 
-    def __init__(self, fault: Fault, *, retryable: bool, provider_code: int | None = None,
+    def __init__(self, fault: Fault, *, retryable: bool, provider_code: int | str | None = None,
                  status: int | None = None) -> None:
         super().__init__(f"{fault} (provider code {provider_code}, HTTP {status})")
         self.fault = fault

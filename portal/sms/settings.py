@@ -26,22 +26,29 @@ SID = {"TWILIO_ACCOUNT_SID": "AC", "TWILIO_API_KEY_SID": "SK", "TWILIO_VERIFY_SE
 E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 
 
+def _purposes_object(name: str, raw: str | dict[str, Any], example: str, purposes: tuple[str, ...],
+                     what: str) -> dict[str, dict[str, Any]]:
+    """A JSON setting shaped {purpose: {language: what}}: parsed, and its purposes and their objects checked."""
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else raw
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{name}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name}: expected a JSON object such as {example}")
+    for purpose, entries in value.items():
+        if purpose not in purposes:
+            raise ConfigError(f"{name}: unknown purpose {purpose!r}; expected {', '.join(purposes)}")
+        if not isinstance(entries, dict) or not entries:
+            raise ConfigError(f"{name}[{purpose!r}]: expected an object of language → {what}")
+    return value
+
+
 def parse_templates(raw: str | dict[str, Any] | None) -> dict[str, dict[str, str]]:
     """SMS_TEMPLATES as {purpose: {language: text}}; every text holds {{code}} and generic.en exists."""
     if raw is None or raw == "":
         return DEFAULT_TEMPLATES
-    try:
-        value = json.loads(raw) if isinstance(raw, str) else raw
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"SMS_TEMPLATES: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})")\
-            from None
-    if not isinstance(value, dict):
-        raise ConfigError("SMS_TEMPLATES: expected a JSON object such as {\"generic\": {\"en\": \"… {{code}}\"}}")
+    value = _purposes_object("SMS_TEMPLATES", raw, '{"generic": {"en": "… {{code}}"}}', PURPOSES, "text")
     for purpose, texts in value.items():
-        if purpose not in PURPOSES:
-            raise ConfigError(f"SMS_TEMPLATES: unknown purpose {purpose!r}; expected {', '.join(PURPOSES)}")
-        if not isinstance(texts, dict) or not texts:
-            raise ConfigError(f"SMS_TEMPLATES[{purpose!r}]: expected an object of language → text")
         for language, text in texts.items():
             if not isinstance(text, str) or PLACEHOLDER not in text:
                 raise ConfigError(f"SMS_TEMPLATES[{purpose!r}][{language!r}]: the text must contain {PLACEHOLDER}")
@@ -75,8 +82,11 @@ def check_sms_settings(values: dict[str, Any]) -> None:
             raise ConfigError(f"TWILIO_BASE_URL={base!r}: production talks to Twilio over https only")
     if provider == "console":
         if values["PORTAL_ENV"] == "production":
-            raise ConfigError("SMS_PROVIDER='console': production sends real texts; choose twilio_verify or "
-                              "twilio_messaging")
+            raise ConfigError("SMS_PROVIDER='console': production sends real texts; choose twilio_verify, "
+                              "twilio_messaging or tencent")
+        return
+    if provider == "tencent":
+        check_tencent_settings(values)
         return
     for name, prefix in SID.items():
         sid = values[name]
@@ -99,3 +109,65 @@ def check_sms_settings(values: dict[str, Any]) -> None:
         if not sender and not values["TWILIO_MESSAGING_SERVICE_SID"]:
             raise ConfigError("TWILIO_MESSAGING_SERVICE_SID: required with SMS_PROVIDER='twilio_messaging' "
                               "(or set TWILIO_FROM_NUMBER)")
+
+
+TENCENT_PURPOSES = ("sign_in", "enroll")
+TEMPLATE_ID = re.compile(r"[0-9]{1,16}")
+
+
+def parse_tencent_templates(raw: str | dict[str, Any] | None, languages: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """TENCENT_SMS_TEMPLATES as {purpose: {language: template id}}, with an id for sign_in and for enroll."""
+    name = "TENCENT_SMS_TEMPLATES"
+    if raw is None or raw == "":
+        raise ConfigError(f'{name}: required with SMS_PROVIDER=\'tencent\', e.g. {{"sign_in": {{"zh_Hans": '
+                          '"1234567", "en": "2345678"}, "enroll": {"zh_Hans": "1234568", "en": "2345679"}}')
+    value = _purposes_object(name, raw, '{"sign_in": {"zh_Hans": "1234567"}, …}', TENCENT_PURPOSES, "template id")
+    for purpose, ids in value.items():
+        for language, template in ids.items():
+            if language not in languages:
+                raise ConfigError(f"{name}[{purpose!r}]: unknown language {language!r}; expected one of "
+                                  f"LANGUAGES ({', '.join(languages)})")
+            if not isinstance(template, str | int) or not TEMPLATE_ID.fullmatch(str(template)):
+                raise ConfigError(f"{name}[{purpose!r}][{language!r}]={template!r}: expected the template's "
+                                  "numeric id from the Tencent Cloud console, such as \"1234567\"")
+    for purpose in TENCENT_PURPOSES:
+        if purpose not in value:
+            raise ConfigError(f"{name}: needs a template for {purpose!r} (every purpose texts a code)")
+    return {purpose: {language: str(t) for language, t in ids.items()} for purpose, ids in value.items()}
+
+
+def check_tencent_settings(values: dict[str, Any]) -> None:
+    """The settings of SMS_PROVIDER=tencent, each named when it is missing or malformed."""
+    for name in ("TENCENT_SECRET_ID", "TENCENT_SECRET_KEY", "TENCENT_SMS_SDK_APP_ID"):
+        value = values[name]
+        if not value:
+            raise ConfigError(f"{name}: required with SMS_PROVIDER='tencent'")
+        if value != value.strip() or any(ch.isspace() for ch in value):
+            raise ConfigError(f"{name}: contains spaces; paste the value from the Tencent Cloud console exactly")
+    if not re.fullmatch(r"[0-9]{6,20}", values["TENCENT_SMS_SDK_APP_ID"]):
+        raise ConfigError(f"TENCENT_SMS_SDK_APP_ID={values['TENCENT_SMS_SDK_APP_ID']!r}: expected the numeric "
+                          "SdkAppId of the SMS application, such as 1400006666")
+    sign = values["TENCENT_SMS_SIGN_NAME"].strip()
+    if not sign:
+        raise ConfigError("TENCENT_SMS_SIGN_NAME: required with SMS_PROVIDER='tencent' (the approved signature, "
+                          "without 【】)")
+    if "【" in sign or "】" in sign or len(sign) > 40:
+        raise ConfigError(f"TENCENT_SMS_SIGN_NAME={sign!r}: the signature's name as approved, without 【】")
+    values["TENCENT_SMS_SIGN_NAME"] = sign
+    region = values["TENCENT_SMS_REGION"].strip()
+    if not re.fullmatch(r"[a-z]{2,4}(-[a-z]+)+", region):
+        raise ConfigError(f"TENCENT_SMS_REGION={region!r}: expected a Tencent Cloud region such as ap-guangzhou")
+    values["TENCENT_SMS_REGION"] = region
+    endpoint = values["TENCENT_SMS_ENDPOINT"]
+    parts = urlsplit(endpoint)
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        port_ok = False
+    if (parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query
+            or parts.username or not port_ok):
+        raise ConfigError(f"TENCENT_SMS_ENDPOINT={endpoint!r}: expected an origin such as "
+                          "https://sms.tencentcloudapi.com")
+    if values["PORTAL_ENV"] == "production" and parts.scheme != "https":
+        raise ConfigError(f"TENCENT_SMS_ENDPOINT={endpoint!r}: production talks to Tencent Cloud over https only")
+    values["TENCENT_SMS_TEMPLATES"] = parse_tencent_templates(values["TENCENT_SMS_TEMPLATES"], values["LANGUAGES"])

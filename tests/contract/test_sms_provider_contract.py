@@ -1,7 +1,9 @@
-"""The contract every SmsProvider keeps: twilio_verify, twilio_messaging and console, on SQLite and PostgreSQL.
+"""The contract every SmsProvider keeps: twilio_verify, twilio_messaging, tencent and console, on SQLite and
+PostgreSQL.
 
 The Twilio providers use the real twilio SDK against the loopback double (which fails the test on any
-request Twilio's OpenAPI spec would refuse); the console provider writes its outbox file. Each call runs
+request Twilio's OpenAPI spec would refuse); tencent uses Tencent Cloud's SDK against its loopback double
+(which recomputes each request's signature); the console provider writes its outbox file. Each call runs
 in its own app context and commits, as a request does.
 """
 
@@ -152,6 +154,10 @@ def test_the_text_is_in_the_users_language(app, clock, alice, sms_inbox, twilio,
     assert words in text
     if sms_provider == "twilio_verify":
         assert twilio.requests[0].form["Locale"] == [locale]
+    if sms_provider == "tencent":
+        sign = f"【{app.config['TENCENT_SMS_SIGN_NAME']}】"  # Tencent puts the approved signature first
+        assert text.startswith(sign)
+        text = text.removeprefix(sign)
     if language == "en":
         assert all(ord(ch) < 128 for ch in text)
 

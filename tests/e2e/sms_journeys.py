@@ -19,6 +19,7 @@ from playwright.sync_api import Page, Response, expect
 from tests.e2e.journeys import header_button, heading
 from tests.e2e.support import ZH_PO, ConsoleError
 from tests.support import GOOD_PASSWORD
+from tests.tencent_double.server import TencentDouble
 from tests.twilio_double.server import TwilioDouble
 
 PHONE = "+8613800138000"
@@ -193,9 +194,9 @@ def answered(page: Page, status: int, console_errors: list[ConsoleError], path: 
 
 
 class Inbox:
-    """The texts the Twilio double delivered to PHONE, counted from a mark."""
+    """The texts the Twilio double (or the Tencent Cloud double) delivered to PHONE, counted from a mark."""
 
-    def __init__(self, twilio: TwilioDouble) -> None:
+    def __init__(self, twilio: TwilioDouble | TencentDouble) -> None:
         self.twilio = twilio
 
     def count(self) -> int:

@@ -239,13 +239,16 @@ def early_resend_without_javascript(js_page: Page, base: str) -> None:
         context.close()
 
 
-@pytest.mark.parametrize("sms_provider", ["twilio_messaging", "twilio_verify"])
+@pytest.mark.parametrize("sms_provider", ["twilio_messaging", "twilio_verify", "tencent"])
 @pytest.mark.parametrize("browser_locale", ["zh-CN"])
 def test_enroll_and_sign_in_by_sms_in_chinese(
     live_server: str, live_clock: FakeClock, browser_page: Page, screenshot: Callable[[str], Path],
     console_errors: list[ConsoleError], twilio: TwilioDouble, sms_provider: str, browser_locale: str,
+    request: pytest.FixtureRequest,
 ) -> None:
-    page, base, clock, inbox, t = browser_page, live_server, live_clock, Inbox(twilio), ZH
+    tencent = request.getfixturevalue("tencent") if sms_provider == "tencent" else None
+    inbox = Inbox(tencent or twilio)
+    page, base, clock, t = browser_page, live_server, live_clock, ZH
     china = f"{Locale.parse('zh_Hans').territories['CN']} (+86)"
 
     # 1. Accept-Language zh-CN: the whole enrollment in Chinese.
@@ -290,13 +293,19 @@ def test_enroll_and_sign_in_by_sms_in_chinese(
     enter_code(page, inbox.latest(), "Verify", t)
     expect_signed_in(page, base, t)
 
-    # 3. The texts themselves were in Chinese: our own text (twilio_messaging), or Verify's in Locale zh-CN.
+    # 3. The texts themselves were in Chinese: our own text (twilio_messaging), Verify's in Locale zh-CN, or
+    #    Tencent's approved Chinese templates under the signature.
     bodies = inbox.bodies()
     assert len(bodies) == 3, bodies  # enrollment, sign-in, resend
     assert all("验证码" in body and "code" not in body for body in bodies), bodies
     if sms_provider == "twilio_verify":
         sends = [r for r in twilio.requests if r.operation == "CreateVerification"]
         assert [(r.form.get("To"), r.form.get("Locale")) for r in sends] == [([PHONE], ["zh-CN"])] * 3, sends
+    elif tencent is not None:
+        assert twilio.requests == []
+        sends = [(r.body or {}).get("TemplateId") for r in tencent.requests]
+        assert sends == ["2100003", "2100001", "2100001"], sends  # enroll, sign-in, resend: the zh_Hans ids
+        assert all(body.startswith(f"【{tencent.sign_name}】") for body in bodies), bodies
     else:
         assert [r.operation for r in twilio.requests] == ["CreateMessage"] * 3
         assert all("2FA Portal" in body for body in bodies), bodies

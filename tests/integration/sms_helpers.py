@@ -30,6 +30,12 @@ __all__ = ["LOCAL_PROVIDERS", "PROVIDERS", "TWILIO_PROVIDERS", "Inbox"]
 
 PHONE, TYPED, MASKED = "+8613800138000", "138 0013 8000", "+86•••••8000"
 NEW_PHONE, NEW_TYPED, NEW_MASKED = "+8613900139000", "139 0013 9000", "+86•••••9000"
+# What the pages say for each provider fault (portal/sms/messages.py), in English.
+UNAVAILABLE = "We could not send a text message just now. Try again in a few minutes."
+BUSY = "The text message service is busy. Wait 30 seconds, then try again."
+UNREACHABLE = "We could not send a text message to this number. Check that it is a mobile number that can receive"
+OPTED_OUT = "This number has turned off our text messages (someone replied STOP)."
+TOO_MANY_SENDS = "Too many codes were sent to this number. Wait about 10 minutes before asking for another."
 COUNTDOWN = re.compile(r'data-countdown data-seconds="(\d+)"')
 
 
@@ -255,3 +261,14 @@ class LiveBrowser:
     def send_code(self, token: str | None = None) -> tuple[int, dict[str, str], str]:
         """POST /2fa/sms/send (token: a CSRF token fetched before, so a burst is only POSTs)."""
         return self.open("/2fa/sms/send", {"csrf_token": token or self.token("/2fa/verify?method=sms")})
+
+
+def assert_refused(response: TestResponse, scenario: Any) -> None:
+    """The page of a provider fault: the scenario's status, Retry-After (or none), message, as an alert."""
+    assert response.status_code == scenario.status, response.get_data(as_text=True)[:3000]
+    if scenario.retry_after is None:
+        assert "Retry-After" not in response.headers
+    else:
+        assert response.headers["Retry-After"] == str(scenario.retry_after)
+    assert scenario.message in response.text.replace("&#39;", "'")
+    assert 'role="alert"' in response.text

@@ -10,12 +10,18 @@ from typing import Any
 import pytest
 
 from tests.integration.sms_helpers import (
+    BUSY,
     MASKED,
+    OPTED_OUT,
     PHONE,
+    TOO_MANY_SENDS,
     TWILIO_PROVIDERS,
     TYPED,
+    UNAVAILABLE,
+    UNREACHABLE,
     add_phone,
     assert_masked_only,
+    assert_refused,
     closed_port,
     confirm_phone,
     give_phone,
@@ -32,12 +38,7 @@ from tests.twilio_double import ScriptedFailure
 
 EMAIL = "wang.fang@example.com"
 
-UNAVAILABLE = "We could not send a text message just now. Try again in a few minutes."
-BUSY = "The text message service is busy. Wait 30 seconds, then try again."
-UNREACHABLE = "We could not send a text message to this number. Check that it is a mobile number that can receive"
-OPTED_OUT = "This number has turned off our text messages (someone replied STOP)."
 BLOCKED = "Our text message provider is blocking messages to this number to prevent fraud."
-TOO_MANY_SENDS = "Too many codes were sent to this number. Wait about 10 minutes before asking for another."
 TOO_MANY_CHECKS = "That code was tried too many times and no longer works. Wait a minute, then send a new code."
 
 
@@ -99,16 +100,6 @@ def email() -> str:
 def arm(twilio, scenario: Scenario) -> None:
     if scenario.failure is not None:
         twilio.fail_next(ScriptedFailure(method="POST", **scenario.failure))
-
-
-def assert_refused(response, scenario: Scenario) -> None:
-    assert response.status_code == scenario.status, response.get_data(as_text=True)[:3000]
-    if scenario.retry_after is None:
-        assert "Retry-After" not in response.headers
-    else:
-        assert response.headers["Retry-After"] == str(scenario.retry_after)
-    assert scenario.message in response.text.replace("&#39;", "'")
-    assert 'role="alert"' in response.text
 
 
 def assert_logged_once(caplog, scenario: Scenario, twilio) -> None:

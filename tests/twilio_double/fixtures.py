@@ -16,11 +16,12 @@ from typing import Any
 
 import pytest
 
+from tests.tencent_double.server import TencentDouble
 from tests.twilio_double.server import TwilioDouble
 
-PROVIDERS = ("twilio_verify", "twilio_messaging", "console")
+PROVIDERS = ("twilio_verify", "twilio_messaging", "tencent", "console")
 TWILIO_PROVIDERS = ("twilio_verify", "twilio_messaging")
-LOCAL_PROVIDERS = ("twilio_messaging", "console")  # the providers whose codes we generate and store hashed
+LOCAL_PROVIDERS = ("twilio_messaging", "tencent", "console")  # the providers whose codes we generate, hashed
 CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
 
 
@@ -54,13 +55,16 @@ def sms_provider() -> str:
 
 
 @pytest.fixture
-def sms_settings(sms_provider: str, twilio: TwilioDouble, tmp_path: Path) -> dict[str, Any]:
-    """Settings that make the app send its texts through sms_provider (Twilio ones: the double).
+def sms_settings(sms_provider: str, twilio: TwilioDouble, tmp_path: Path,
+                 request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Settings that make the app send its texts through sms_provider (Twilio's or Tencent's: its double).
 
     The console provider writes to a file of this test's own (read it with console_texts()).
     """
     if sms_provider == "console":
         return {"SMS_PROVIDER": "console", "SMS_CONSOLE_OUTBOX": str(tmp_path / "sms-outbox.jsonl")}
+    if sms_provider == "tencent":
+        return request.getfixturevalue("tencent").settings()
     return {"SMS_PROVIDER": sms_provider, **twilio.settings()}
 
 
@@ -75,13 +79,17 @@ def console_texts(settings: dict[str, Any]) -> list[dict[str, str]]:
 class Inbox:
     """The texts a provider delivered, read the same way for the double and for the console outbox."""
 
-    def __init__(self, provider: str, twilio: TwilioDouble, settings: dict[str, Any]) -> None:
+    def __init__(self, provider: str, twilio: TwilioDouble, settings: dict[str, Any],
+                 tencent: TencentDouble | None = None) -> None:
         self.provider = provider
         self.twilio = twilio
         self.settings = settings
+        self.tencent = tencent
 
     def texts(self, to: str | None = None) -> list[str]:
         """Bodies of the texts sent to `to` (None: to anyone), oldest first."""
+        if self.tencent is not None:
+            return [sms.body for sms in self.tencent.inbox(to)]
         if self.provider == "console":
             return [t["text"] for t in console_texts(self.settings) if to is None or t["to"] == to]
         if to is None:
@@ -102,5 +110,7 @@ class Inbox:
 
 
 @pytest.fixture
-def sms_inbox(sms_provider: str, twilio: TwilioDouble, sms_settings: dict[str, Any]) -> Inbox:
-    return Inbox(sms_provider, twilio, sms_settings)
+def sms_inbox(sms_provider: str, twilio: TwilioDouble, sms_settings: dict[str, Any],
+              request: pytest.FixtureRequest) -> Inbox:
+    tencent = request.getfixturevalue("tencent") if sms_provider == "tencent" else None
+    return Inbox(sms_provider, twilio, sms_settings, tencent)

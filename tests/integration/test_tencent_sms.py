@@ -1,0 +1,231 @@
+"""SMS_PROVIDER=tencent through HTTP: Tencent Cloud's SDK against the loopback double of its API 3.0.
+
+What Tencent receives (signed headers, the template and its parameters, nothing personal in SessionContext),
+and every failure it can answer (an Error response, a per-number failure inside a 200, a bad gateway, a
+timeout, a reset, a refused connection, a wrong key, a clock off by more than five minutes): a clear
+message with 429 (Retry-After) or 503, never a 500; the pending sign-in kept; one log line with Tencent's
+code and RequestId, never the secret key or the code.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from portal.i18n import LANG_COOKIE
+from tests.integration.sms_helpers import (
+    BUSY,
+    MASKED,
+    OPTED_OUT,
+    PHONE,
+    TOO_MANY_SENDS,
+    TYPED,
+    UNAVAILABLE,
+    UNREACHABLE,
+    add_phone,
+    assert_masked_only,
+    assert_refused,
+    closed_port,
+    give_phone,
+    logged,
+    pending,
+    sms_failures_logged,
+    sms_page,
+    sms_state,
+)
+from tests.integration.totp_helpers import send_totp
+from tests.otp import totp
+from tests.support import csrf_token
+from tests.tencent_double import ScriptedFailure, tc3_signature
+
+EMAIL = "li.na@example.com"
+REQUEST_ID = re.compile(r"request_id=[0-9a-f-]{36}")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    failure: dict[str, Any] | None  # ScriptedFailure fields; None: something else (see settings below)
+    status: int
+    retry_after: int | None
+    message: str
+    code: str  # Tencent's (or the SDK's) code in the one log line
+    request_id: bool = True  # whether Tencent answered at all, so there is a RequestId to log
+
+
+SCENARIOS = [
+    Scenario("SignatureFailure", {"code": "AuthFailure.SignatureFailure"}, 503, None, UNAVAILABLE,
+             "AuthFailure.SignatureFailure"),
+    Scenario("TemplateIncorrectOrUnapproved", {"code": "FailedOperation.TemplateIncorrectOrUnapproved"}, 503, None,
+             UNAVAILABLE, "FailedOperation.TemplateIncorrectOrUnapproved"),
+    Scenario("PhoneNumberDailyLimit", {"code": "LimitExceeded.PhoneNumberDailyLimit"}, 429, 600, TOO_MANY_SENDS,
+             "LimitExceeded.PhoneNumberDailyLimit"),
+    Scenario("PhoneNumberThirtySecondLimit", {"code": "LimitExceeded.PhoneNumberThirtySecondLimit"}, 429, 30, BUSY,
+             "LimitExceeded.PhoneNumberThirtySecondLimit"),
+    Scenario("IncorrectPhoneNumber", {"code": "InvalidParameterValue.IncorrectPhoneNumber"}, 503, None, UNREACHABLE,
+             "InvalidParameterValue.IncorrectPhoneNumber"),
+    Scenario("ContainDomesticAndInternational",
+             {"code": "UnsupportedOperation.ContainDomesticAndInternationalPhoneNumber"}, 503, None, UNREACHABLE,
+             "UnsupportedOperation.ContainDomesticAndInternationalPhoneNumber"),
+    Scenario("status-DailyLimit", {"kind": "status", "code": "LimitExceeded.PhoneNumberDailyLimit"}, 429, 600,
+             TOO_MANY_SENDS, "LimitExceeded.PhoneNumberDailyLimit"),
+    Scenario("status-Blacklist", {"kind": "status", "code": "FailedOperation.PhoneNumberInBlacklist"}, 503, None,
+             OPTED_OUT, "FailedOperation.PhoneNumberInBlacklist"),
+    Scenario("http-502", {"kind": "http", "status": 502}, 503, None, UNAVAILABLE, "ServerNetworkError", False),
+    Scenario("hang", {"kind": "hang", "seconds": 3}, 503, None, UNAVAILABLE, "ClientNetworkError", False),
+    Scenario("reset", {"kind": "reset"}, 503, None, UNAVAILABLE, "ClientNetworkError", False),
+    Scenario("refused", None, 503, None, UNAVAILABLE, "ClientNetworkError", False),
+    # Not scripted: the double itself refuses what the SDK signed with the wrong key, or at a time it rejects.
+    Scenario("wrong-key", None, 503, None, UNAVAILABLE, "AuthFailure.SignatureFailure"),
+    Scenario("clock-skew", None, 503, None, UNAVAILABLE, "AuthFailure.SignatureExpire"),
+]
+ENROLLMENT = [s for s in SCENARIOS if s.name in ("SignatureFailure", "PhoneNumberThirtySecondLimit",
+                                                 "status-Blacklist", "IncorrectPhoneNumber", "reset", "wrong-key")]
+
+
+@pytest.fixture
+def sms_provider() -> str:
+    return "tencent"
+
+
+@pytest.fixture
+def scenario() -> Scenario | None:
+    return None
+
+
+@pytest.fixture
+def settings(sms_settings, scenario):
+    values = {**sms_settings, "TENCENT_SMS_TIMEOUT": 1}
+    if scenario is not None and scenario.name == "refused":
+        values["TENCENT_SMS_ENDPOINT"] = f"http://127.0.0.1:{closed_port()}"
+    if scenario is not None and scenario.name == "wrong-key":
+        values["TENCENT_SECRET_KEY"] = values["TENCENT_SECRET_KEY"][::-1]
+    return values
+
+
+@pytest.fixture
+def email() -> str:
+    return EMAIL
+
+
+def arm(tencent, scenario: Scenario) -> None:
+    if scenario.failure is not None:
+        tencent.fail_next(ScriptedFailure(**scenario.failure))
+    if scenario.name == "clock-skew":
+        tencent.clock = lambda: tencent_now() + timedelta(minutes=6)  # the portal's clock is 6 minutes slow
+
+
+def tencent_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def assert_logged_once(caplog, scenario: Scenario, tencent, sent_code: str | None = None) -> None:
+    lines = sms_failures_logged(caplog)
+    assert len(lines) == 1, lines
+    assert f"tencent_code={scenario.code} " in lines[0]
+    assert bool(REQUEST_ID.search(lines[0])) is scenario.request_id, lines[0]
+    assert not any(r.levelno >= logging.ERROR for r in caplog.records), logged(caplog)
+    text = logged(caplog)
+    assert tencent.secret_key not in text and tencent.secret_key[::-1] not in text
+    assert_masked_only(text, PHONE)
+    if sent_code is not None:
+        assert sent_code not in text
+
+
+def test_a_text_is_one_signed_send_sms_with_the_template_and_no_personal_data(app, make_user, clock, tencent,
+                                                                               sms_inbox):
+    extras = give_phone(app, make_user(EMAIL), PHONE, clock, totp=True)
+    browser = pending(app, EMAIL)
+    page = sms_page(browser)
+    assert browser.post("/2fa/sms/send", data={"csrf_token": csrf_token(page)},
+                        headers={"Accept-Language": "zh-CN"}).status_code in (200, 302, 303)
+    [request] = tencent.requests
+    assert request.answer == "Ok"
+    headers, body = request.headers, request.body
+    assert (headers["x-tc-action"], headers["x-tc-version"], headers["x-tc-region"]) == \
+        ("SendSms", "2021-01-11", "ap-guangzhou")
+    # The signature is Tencent's TC3-HMAC-SHA256 over what arrived, under the double's key (the SDK computed it).
+    signature = headers["authorization"].rsplit("Signature=", 1)[1]
+    raw = json.dumps(body).encode()  # the SDK's own serialisation: default separators, ASCII escapes
+    assert signature == tc3_signature(tencent.secret_key, "sms", int(headers["x-tc-timestamp"]), headers,
+                                      ["content-type", "host"], raw)
+    assert body["PhoneNumberSet"] == [PHONE]
+    assert body["SmsSdkAppId"] == tencent.app_id and body["SignName"] == tencent.sign_name
+    code = sms_inbox.last_code(PHONE)
+    assert body["TemplateParamSet"] == [code, "5"]  # {1} the code, {2} its minutes (SMS_CODE_TTL 300 s)
+    assert body["SessionContext"] == "sign_in"
+    assert body["TemplateId"] == "2100001"  # sign_in, Chinese: the browser asked for zh-CN
+    assert tencent.secret_key not in json.dumps(headers)
+    assert extras.recovery_codes  # the account has other ways in, as in every test here
+
+
+@pytest.mark.parametrize(("language", "template", "words"), [("en", "2100004", "code to confirm this phone"),
+                                                            ("zh_Hans", "2100003", "手机验证码")])
+def test_the_template_follows_the_purpose_and_language(app, signed_in, tencent, sms_inbox, language, template,
+                                                       words):
+    signed_in.set_cookie(LANG_COOKIE, language)
+    response = add_phone(signed_in, TYPED)
+    assert response.status_code in (200, 302, 303), response.status_code
+    [request] = tencent.requests
+    assert request.body["TemplateId"] == template  # the enroll template in the page's language
+    assert request.body["SessionContext"] == "enroll"
+    assert words in sms_inbox.texts(PHONE)[-1]
+
+
+def test_a_wrong_key_and_a_skewed_clock_are_what_the_double_refuses(app, make_user, clock, tencent, settings):
+    """The double's own checks can fail: the same request signed with another key, or stamped 6 minutes off."""
+    user = make_user(EMAIL)
+    give_phone(app, user, PHONE, clock)
+    browser = pending(app, EMAIL)
+    page = sms_page(browser)
+    tencent.clock = lambda: tencent_now() - timedelta(minutes=6)
+    refused = browser.post("/2fa/sms/send", data={"csrf_token": csrf_token(page)})
+    assert refused.status_code == 503
+    assert tencent.auth_failures and tencent.auth_failures[-1].startswith("AuthFailure.SignatureExpire")
+    tencent.clock = tencent_now
+    sent = browser.post("/2fa/sms/send", data={"csrf_token": csrf_token(sms_page(browser))})
+    assert sent.status_code in (200, 302, 303)
+    assert tencent.requests[-1].answer == "Ok"
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
+def test_a_failed_sign_in_text_keeps_the_sign_in_and_writes_nothing(app, make_user, clock, tencent, sms_inbox,
+                                                                    caplog, scenario):
+    extras = give_phone(app, make_user(EMAIL), PHONE, clock, totp=True)
+    browser = pending(app, EMAIL)
+    page = sms_page(browser)
+    before = sms_state(app)
+    caplog.set_level(logging.DEBUG)  # even at DEBUG, the SDK's request log (with the code) stays out
+    arm(tencent, scenario)
+    response = browser.post("/2fa/sms/send", data={"csrf_token": csrf_token(page)})
+    assert_refused(response, scenario)
+    assert f"We will text a 6-digit code to {MASKED}." in response.text
+    assert 'href="/2fa?next=/account"' in response.text  # "Use another method"
+    assert sms_state(app) == before  # no send counted, the cooldown untouched, no code stored
+    assert sms_inbox.count() == 0
+    sent = [r.body["TemplateParamSet"][0] for r in tencent.requests if r.body and r.body.get("TemplateParamSet")]
+    assert_logged_once(caplog, scenario, tencent, sent[0] if sent else None)
+    assert not any("TemplateParamSet" in r.getMessage() for r in caplog.records)  # the SDK's DEBUG lines
+
+    # The pending sign-in survives: another method still signs the user in.
+    clock.advance(30)
+    assert send_totp(browser, totp(extras.totp_secret, clock())).headers["Location"] == "/account"
+
+
+@pytest.mark.parametrize("scenario", ENROLLMENT, ids=[s.name for s in ENROLLMENT])
+def test_a_failed_enrollment_text_leaves_no_pending_phone(app, signed_in, tencent, sms_inbox, caplog, scenario):
+    caplog.set_level(logging.DEBUG)
+    arm(tencent, scenario)
+    response = add_phone(signed_in, TYPED)
+    assert_refused(response, scenario)
+    assert "Get codes by text message" in response.text
+    assert sms_state(app).phones == ()
+    assert sms_state(app).sends == 0
+    assert sms_inbox.count() == 0
+    assert_logged_once(caplog, scenario, tencent)
