@@ -175,9 +175,12 @@ SETTINGS: tuple[Setting, ...] = (
             "Approved SMS signature (签名) shown in 【】 at the start of each text; required for mainland numbers."),
     Setting("TENCENT_SMS_REGION", "ap-guangzhou", _parse_str, "Tencent Cloud region of the SMS API."),
     Setting("TENCENT_SMS_TEMPLATES", None, _parse_str,
-            "JSON approved template ids per purpose (sign_in, enroll) and language, e.g. "
-            "{\"sign_in\": {\"zh_Hans\": \"1234567\", \"en\": \"2345678\"}, \"enroll\": …}; each template "
+            "JSON ids of approved mainland templates (for +86 numbers) per purpose (sign_in, enroll) and language, "
+            "e.g. {\"sign_in\": {\"zh_Hans\": \"1234567\", \"en\": \"2345678\"}, \"enroll\": …}; each template "
             "takes the code as {1} and its minutes of validity as {2}."),
+    Setting("TENCENT_SMS_INTERNATIONAL_TEMPLATES", None, _parse_str,
+            "The same for approved international templates, used for every number outside mainland China; "
+            "without them such numbers get no texts from tencent."),
     Setting("TENCENT_SMS_ENDPOINT", "https://sms.tencentcloudapi.com", _parse_str,
             "Origin of the Tencent Cloud SMS API (the test double in tests)."),
     Setting("TENCENT_SMS_TIMEOUT", 10, _parse_int, "HTTP timeout for Tencent Cloud requests, seconds.",

@@ -115,9 +115,9 @@ TENCENT_PURPOSES = ("sign_in", "enroll")
 TEMPLATE_ID = re.compile(r"[0-9]{1,16}")
 
 
-def parse_tencent_templates(raw: str | dict[str, Any] | None, languages: tuple[str, ...]) -> dict[str, dict[str, str]]:
+def parse_tencent_templates(raw: str | dict[str, Any] | None, languages: tuple[str, ...],
+                            name: str = "TENCENT_SMS_TEMPLATES") -> dict[str, dict[str, str]]:
     """TENCENT_SMS_TEMPLATES as {purpose: {language: template id}}, with an id for sign_in and for enroll."""
-    name = "TENCENT_SMS_TEMPLATES"
     if raw is None or raw == "":
         raise ConfigError(f'{name}: required with SMS_PROVIDER=\'tencent\', e.g. {{"sign_in": {{"zh_Hans": '
                           '"1234567", "en": "2345678"}, "enroll": {"zh_Hans": "1234568", "en": "2345679"}}')
@@ -144,6 +144,8 @@ def check_tencent_settings(values: dict[str, Any]) -> None:
             raise ConfigError(f"{name}: required with SMS_PROVIDER='tencent'")
         if value != value.strip() or any(ch.isspace() for ch in value):
             raise ConfigError(f"{name}: contains spaces; paste the value from the Tencent Cloud console exactly")
+        if not value.isascii() or not value.isprintable() or "," in value or "/" in value:
+            raise ConfigError(f"{name}: contains characters no Tencent Cloud key has; paste it from the console")
     if not re.fullmatch(r"[0-9]{6,20}", values["TENCENT_SMS_SDK_APP_ID"]):
         raise ConfigError(f"TENCENT_SMS_SDK_APP_ID={values['TENCENT_SMS_SDK_APP_ID']!r}: expected the numeric "
                           "SdkAppId of the SMS application, such as 1400006666")
@@ -151,7 +153,7 @@ def check_tencent_settings(values: dict[str, Any]) -> None:
     if not sign:
         raise ConfigError("TENCENT_SMS_SIGN_NAME: required with SMS_PROVIDER='tencent' (the approved signature, "
                           "without 【】)")
-    if "【" in sign or "】" in sign or len(sign) > 40:
+    if "【" in sign or "】" in sign or len(sign) > 40 or not sign.isprintable():
         raise ConfigError(f"TENCENT_SMS_SIGN_NAME={sign!r}: the signature's name as approved, without 【】")
     values["TENCENT_SMS_SIGN_NAME"] = sign
     region = values["TENCENT_SMS_REGION"].strip()
@@ -165,9 +167,12 @@ def check_tencent_settings(values: dict[str, Any]) -> None:
     except ValueError:
         port_ok = False
     if (parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query
-            or parts.username or not port_ok):
+            or parts.fragment or "@" in parts.netloc or not port_ok):
         raise ConfigError(f"TENCENT_SMS_ENDPOINT={endpoint!r}: expected an origin such as "
                           "https://sms.tencentcloudapi.com")
     if values["PORTAL_ENV"] == "production" and parts.scheme != "https":
         raise ConfigError(f"TENCENT_SMS_ENDPOINT={endpoint!r}: production talks to Tencent Cloud over https only")
     values["TENCENT_SMS_TEMPLATES"] = parse_tencent_templates(values["TENCENT_SMS_TEMPLATES"], values["LANGUAGES"])
+    abroad = values["TENCENT_SMS_INTERNATIONAL_TEMPLATES"]
+    values["TENCENT_SMS_INTERNATIONAL_TEMPLATES"] = parse_tencent_templates(
+        abroad, values["LANGUAGES"], "TENCENT_SMS_INTERNATIONAL_TEMPLATES") if abroad else None

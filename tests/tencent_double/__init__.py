@@ -3,6 +3,8 @@
 from tests.tencent_double.server import (
     DEFAULT_PURPOSES,
     DEFAULT_TEMPLATES,
+    EMPTY,
+    INTERNATIONAL_PURPOSES,
     Recorded,
     ScriptedFailure,
     Sms,
@@ -11,5 +13,5 @@ from tests.tencent_double.server import (
     tc3_signature,
 )
 
-__all__ = ["DEFAULT_PURPOSES", "DEFAULT_TEMPLATES", "Recorded", "ScriptedFailure", "Sms", "Template", "TencentDouble",
-           "tc3_signature"]
+__all__ = ["DEFAULT_PURPOSES", "DEFAULT_TEMPLATES", "EMPTY", "INTERNATIONAL_PURPOSES", "Recorded", "ScriptedFailure",
+           "Sms", "Template", "TencentDouble", "tc3_signature"]

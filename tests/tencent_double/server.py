@@ -59,8 +59,13 @@ MESSAGES = {  # Tencent's own texts for the errors the double answers
                                                   "within 30 seconds exceeds the upper limit",
     "UnsupportedOperation.ContainDomesticAndInternationalPhoneNumber": "The bulk SMS request contains both "
                                                                        "Mainland China and global mobile numbers.",
+    "UnsupportedOperation.ChineseMainlandTemplateToGlobalPhone": "A Mainland China template cannot be sent to a "
+                                                                 "global mobile number.",
+    "UnsupportedOperation.GlobalTemplateToChineseMainlandPhone": "A global template cannot be sent to a Mainland "
+                                                                 "China mobile number.",
 }
 FailureKind = Literal["error", "status", "http", "hang", "reset"]
+EMPTY = "(empty)"  # ScriptedFailure(kind="status", code=EMPTY): a 200 whose SendStatusSet is empty
 
 
 def tc3_signature(secret_key: str, service: str, timestamp: int, headers: Mapping[str, str], signed: list[str],
@@ -107,6 +112,7 @@ class Recorded:
     headers: dict[str, str]
     body: dict[str, Any] | None
     answer: str  # "Ok", a per-number code, an Error code, or "http 503" / "hang" / "reset"
+    request_id: str | None = None  # the RequestId answered, if any
 
 
 @dataclass
@@ -191,7 +197,8 @@ class TencentDouble:
         return {"SMS_PROVIDER": "tencent", "TENCENT_SECRET_ID": self.secret_id, "TENCENT_SECRET_KEY": self.secret_key,
                 "TENCENT_SMS_SDK_APP_ID": self.app_id, "TENCENT_SMS_SIGN_NAME": self.sign_name,
                 "TENCENT_SMS_REGION": self.region, "TENCENT_SMS_ENDPOINT": self.base_url,
-                "TENCENT_SMS_TEMPLATES": json.dumps(purposes or DEFAULT_PURPOSES), "TENCENT_SMS_TIMEOUT": 2}
+                "TENCENT_SMS_TEMPLATES": json.dumps(purposes or DEFAULT_PURPOSES),
+                "TENCENT_SMS_INTERNATIONAL_TEMPLATES": json.dumps(INTERNATIONAL_PURPOSES), "TENCENT_SMS_TIMEOUT": 2}
 
     # -- what happened -----------------------------------------------------------------------------------------
     def inbox(self, to: str | None = None) -> list[Sms]:
@@ -308,8 +315,10 @@ class TencentDouble:
         template = self.templates.get(params["TemplateId"])
         if template is None:
             return self._error(record, "FailedOperation.TemplateIncorrectOrUnapproved")
-        if not template.international and domestic != {True}:  # a mainland template for a number abroad
-            return self._error(record, "UnsupportedOperation.ContainDomesticAndInternationalPhoneNumber")
+        if not template.international and domestic != {True}:
+            return self._error(record, "UnsupportedOperation.ChineseMainlandTemplateToGlobalPhone")
+        if template.international and domestic == {True}:
+            return self._error(record, "UnsupportedOperation.GlobalTemplateToChineseMainlandPhone")
         if domestic == {True} and params.get("SignName") != self.sign_name:
             return self._error(record, "FailedOperation.SignatureIncorrectOrUnapproved")
         values: list[str] = params.get("TemplateParamSet") or []
@@ -335,7 +344,10 @@ class TencentDouble:
                 with self._lock:
                     self._inbox.append(Sms(phone, f"【{self.sign_name}】{text}", params["TemplateId"], tuple(values)))
         record.answer = statuses[0]["Code"] if len(statuses) == 1 else "many"
-        return _json({"Response": {"SendStatusSet": statuses, "RequestId": str(uuid.uuid4())}})
+        record.request_id = str(uuid.uuid4())
+        if scripted_code == EMPTY:  # a 200 that lists no number at all
+            statuses = []
+        return _json({"Response": {"SendStatusSet": statuses, "RequestId": record.request_id}})
 
     @staticmethod
     def _field_problem(params: Any) -> tuple[str, str] | None:
@@ -367,8 +379,9 @@ class TencentDouble:
         if violation is not None:
             self._violate(violation)
         record.answer = record.answer or code
+        record.request_id = str(uuid.uuid4())
         return _json({"Response": {"Error": {"Code": code, "Message": MESSAGES.get(code, code)},
-                                   "RequestId": str(uuid.uuid4())}})
+                                   "RequestId": record.request_id}})
 
     def _violate(self, text: str) -> None:
         with self._lock:
@@ -390,14 +403,19 @@ class TencentDouble:
             return failure
 
 
-# Approved templates of the double's application: {1} is the code, {2} the minutes it stays valid.
+# Approved templates of the double's application: {1} is the code, {2} the minutes it stays valid. Mainland
+# ones (21…) go to +86 numbers only, international ones (22…) to every other number only, as at Tencent.
+SIGN_IN_ZH = "您的 2FA Portal 登录验证码是 {1}，{2} 分钟内有效。请勿告诉任何人。"
+SIGN_IN_EN = "Your 2FA Portal sign-in code is {1}. It expires in {2} minutes. Never share it."
+ENROLL_ZH = "您的 2FA Portal 手机验证码是 {1}，{2} 分钟内有效。请勿告诉任何人。"
+ENROLL_EN = "Your 2FA Portal code to confirm this phone is {1}. It expires in {2} minutes. Never share it."
 DEFAULT_TEMPLATES = {
-    "2100001": Template("您的 2FA Portal 登录验证码是 {1}，{2} 分钟内有效。请勿告诉任何人。", international=False),
-    "2100002": Template("Your 2FA Portal sign-in code is {1}. It expires in {2} minutes. Never share it.",
-                        international=True),
-    "2100003": Template("您的 2FA Portal 手机验证码是 {1}，{2} 分钟内有效。请勿告诉任何人。", international=False),
-    "2100004": Template("Your 2FA Portal code to confirm this phone is {1}. It expires in {2} minutes. Never share "
-                        "it.", international=True),
+    "2100001": Template(SIGN_IN_ZH, international=False), "2100002": Template(SIGN_IN_EN, international=False),
+    "2100003": Template(ENROLL_ZH, international=False), "2100004": Template(ENROLL_EN, international=False),
+    "2200001": Template(SIGN_IN_ZH, international=True), "2200002": Template(SIGN_IN_EN, international=True),
+    "2200003": Template(ENROLL_ZH, international=True), "2200004": Template(ENROLL_EN, international=True),
 }
 DEFAULT_PURPOSES = {"sign_in": {"zh_Hans": "2100001", "en": "2100002"},
                     "enroll": {"zh_Hans": "2100003", "en": "2100004"}}
+INTERNATIONAL_PURPOSES = {"sign_in": {"zh_Hans": "2200001", "en": "2200002"},
+                          "enroll": {"zh_Hans": "2200003", "en": "2200004"}}

@@ -27,12 +27,24 @@ def test_good_settings_are_read_and_normalised(tmp_path: Path) -> None:
     assert cfg["TENCENT_SMS_SIGN_NAME"] == "二步验证门户"
     assert cfg["TENCENT_SMS_TEMPLATES"] == {"sign_in": {"zh_Hans": "1234567", "en": "2345678"},
                                             "enroll": {"zh_Hans": "1234568"}}
+    assert cfg["TENCENT_SMS_INTERNATIONAL_TEMPLATES"] is None  # numbers abroad get no texts until it is set
+    both = settle(tmp_path, **GOOD, TENCENT_SMS_INTERNATIONAL_TEMPLATES=json.dumps(
+        {"sign_in": {"en": "3456789"}, "enroll": {"en": 3456790}}))
+    assert both["TENCENT_SMS_INTERNATIONAL_TEMPLATES"] == {"sign_in": {"en": "3456789"}, "enroll": {"en": "3456790"}}
 
 
 @pytest.mark.parametrize(("overrides", "says"), [
     ({"TENCENT_SECRET_ID": ""}, "TENCENT_SECRET_ID: required with SMS_PROVIDER='tencent'"),
     ({"TENCENT_SECRET_KEY": ""}, "TENCENT_SECRET_KEY: required with SMS_PROVIDER='tencent'"),
     ({"TENCENT_SECRET_ID": "AKID 123"}, "TENCENT_SECRET_ID: contains spaces"),
+    ({"TENCENT_SECRET_ID": "AKID/x,Signature=y"}, "TENCENT_SECRET_ID: contains characters no Tencent Cloud key has"),
+    ({"TENCENT_SECRET_KEY": "密钥" + "k" * 30}, "TENCENT_SECRET_KEY: contains characters no Tencent Cloud key has"),
+    ({"TENCENT_SMS_SIGN_NAME": "门\n户"}, "TENCENT_SMS_SIGN_NAME="),
+    ({"TENCENT_SMS_ENDPOINT": "https://:pw@sms.tencentcloudapi.com"}, "expected an origin"),
+    ({"TENCENT_SMS_ENDPOINT": "https://sms.tencentcloudapi.com#x"}, "expected an origin"),
+    ({"TENCENT_SMS_INTERNATIONAL_TEMPLATES": json.dumps({"sign_in": {"en": "1"}})},
+     "TENCENT_SMS_INTERNATIONAL_TEMPLATES: needs a template for 'enroll'"),
+    ({"TENCENT_SMS_INTERNATIONAL_TEMPLATES": "{"}, "TENCENT_SMS_INTERNATIONAL_TEMPLATES: not valid JSON"),
     ({"TENCENT_SMS_SDK_APP_ID": ""}, "TENCENT_SMS_SDK_APP_ID: required"),
     ({"TENCENT_SMS_SDK_APP_ID": "app-1"}, "TENCENT_SMS_SDK_APP_ID='app-1': expected the numeric SdkAppId"),
     ({"TENCENT_SMS_SIGN_NAME": ""}, "TENCENT_SMS_SIGN_NAME: required"),
