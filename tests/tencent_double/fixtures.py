@@ -25,9 +25,7 @@ def tencent(tencent_server: TencentDouble) -> Iterator[TencentDouble]:
     real_clock = tencent_server.clock
     tencent_server.reset()
     yield tencent_server
-    server = tencent_server._server
-    if server is not None:
-        server.join_handlers(timeout=10)  # a scripted hang still being answered must not leak into the next test
+    tencent_server.join_handlers()  # a scripted hang still being answered must not leak into the next test
     tencent_server.clock = real_clock
     violations = tencent_server.violations
     tencent_server.reset()

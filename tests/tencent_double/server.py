@@ -18,15 +18,13 @@ import hmac
 import json
 import re
 import secrets
-import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any, Literal
 
-from tests.twilio_double.server import Reply, _Server
+from tests.loopback_double import LoopbackDouble, Reply
 
 ACTION, VERSION, SERVICE = "SendSms", "2021-01-11", "sms"
 REGIONS = ("ap-guangzhou", "ap-beijing", "ap-nanjing")
@@ -145,8 +143,10 @@ def _json(payload: Mapping[str, Any], status: int = 200) -> Reply:
     return Reply(status, raw=json.dumps(payload, ensure_ascii=False).encode(), content_type="application/json")
 
 
-class TencentDouble:
+class TencentDouble(LoopbackDouble[Sms, Recorded, ScriptedFailure]):
     """Tencent Cloud's SMS API on 127.0.0.1, with one account, one application, its signature and templates."""
+
+    name = "tencent-double"
 
     def __init__(self, *, sign_name: str = "二步验证门户", templates: Mapping[str, Template] | None = None) -> None:
         self.secret_id = "AKID" + secrets.token_hex(16)
@@ -156,41 +156,7 @@ class TencentDouble:
         self.templates: dict[str, Template] = dict(templates or DEFAULT_TEMPLATES)
         self.region = "ap-guangzhou"
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-        self._lock = threading.Lock()
-        self._inbox: list[Sms] = []
-        self._requests: list[Recorded] = []
-        self._violations: list[str] = []
-        self._auth_failures: list[str] = []
-        self._failures: list[ScriptedFailure] = []
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle ---------------------------------------------------------------------------------------------
-    def start(self) -> TencentDouble:
-        self._server = _Server(self)  # type: ignore[arg-type]  (the handler only needs serve() and _lock)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="tencent-double", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server.join_handlers(timeout=10)
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def __enter__(self) -> TencentDouble:
-        return self.start()
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None, "start() the double first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        super().__init__()
 
     def settings(self, purposes: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, Any]:
         """Portal settings for SMS_PROVIDER=tencent pointed at this double."""
@@ -210,33 +176,6 @@ class TencentDouble:
         texts = self.inbox(to)
         assert texts, f"no text was sent to {to}"
         return texts[-1].params[0]
-
-    @property
-    def requests(self) -> list[Recorded]:
-        with self._lock:
-            return list(self._requests)
-
-    @property
-    def violations(self) -> list[str]:
-        with self._lock:
-            return list(self._violations)
-
-    @property
-    def auth_failures(self) -> list[str]:
-        with self._lock:
-            return list(self._auth_failures)
-
-    def fail_next(self, *failures: ScriptedFailure) -> None:
-        with self._lock:
-            self._failures.extend(failures)
-
-    def reset(self) -> None:
-        with self._lock:
-            self._inbox.clear()
-            self._requests.clear()
-            self._violations.clear()
-            self._auth_failures.clear()
-            self._failures.clear()
 
     # -- serving -----------------------------------------------------------------------------------------------
     def serve(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Reply | None:
@@ -264,7 +203,7 @@ class TencentDouble:
             return self._error(record, failure.code or "InternalError")
         if failure is not None and failure.kind == "hang":
             record.answer = "hang"
-            threading.Event().wait(failure.seconds)
+            self._stopping.wait(failure.seconds)
         return self._send(record, params, failure.code if failure is not None else None)
 
     def _authenticate(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> str | None:

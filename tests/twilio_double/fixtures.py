@@ -39,9 +39,7 @@ def twilio(twilio_server: TwilioDouble) -> Iterator[TwilioDouble]:
     yield twilio_server
     # A request the portal gave up on (a scripted hang) is still being answered: let it finish here, so
     # its late text cannot land in the next test's inbox.
-    server = getattr(twilio_server, "_server", None)
-    if server is not None:
-        server.join_handlers(timeout=10)
+    twilio_server.join_handlers()
     twilio_server.clock = real_clock
     violations = list(twilio_server.violations)
     twilio_server.reset()

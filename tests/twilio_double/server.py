@@ -9,23 +9,18 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import math
 import re
 import secrets
-import socket
-import struct
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
+from tests.loopback_double import LoopbackDouble, Reply
 from tests.twilio_double.errors import ERRORS, error_payload
 from tests.twilio_double.spec import E164, EMAIL, Operation, Problem, Spec, load_spec
 
@@ -139,22 +134,6 @@ class ScriptedFailure:
 
 
 @dataclass
-class Reply:
-    """An HTTP answer: JSON payload (or raw bytes for non-JSON), status and content type."""
-
-    status: int
-    payload: Any = None
-    raw: bytes | None = None
-    content_type: str = "application/json; charset=utf-8"
-
-    def encode(self) -> bytes:
-        """The response body bytes."""
-        if self.raw is not None:
-            return self.raw
-        return b"" if self.payload is None else json.dumps(self.payload).encode()
-
-
-@dataclass
 class _Verification:
     sid: str
     to: str
@@ -190,8 +169,10 @@ def _sms_text(name: str, code: str, locale: str | None, to: str) -> str:
     return f"Your {name} verification code is: {code}"
 
 
-class TwilioDouble:
+class TwilioDouble(LoopbackDouble[Sms, Recorded, ScriptedFailure]):
     """Twilio's REST API on 127.0.0.1 for the duration of a `with` block."""
+
+    name = "twilio-double"
 
     def __init__(self, account_sid: str | None = None, auth_token: str | None = None,
                  api_keys: Mapping[str, str] | None = None, verify_service_sid: str | None = None,
@@ -207,56 +188,12 @@ class TwilioDouble:
         self.friendly_name = friendly_name
         self.clock: Callable[[], datetime] = clock or utcnow
         self.spec = spec or load_spec()
-        self._lock = threading.RLock()
-        self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._inbox: list[Sms] = []
-        self._requests: list[Recorded] = []
-        self._violations: list[str] = []
-        self._auth_failures: list[str] = []
-        self._failures: list[ScriptedFailure] = []
+        super().__init__()
         self._verifications: dict[str, _Verification] = {}
         self._messages: dict[str, dict[str, Any]] = {}
 
-    # -- lifecycle ---------------------------------------------------------------------------------------
-
-    def start(self) -> TwilioDouble:
-        """Listen on 127.0.0.1:<free port> and serve from a daemon thread."""
-        if self._server is not None:
-            raise RuntimeError("the Twilio double is already running")
-        self._stopping.clear()
-        self._server = _Server(self)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="twilio-double", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving: wake hanging requests, join every thread, close the socket."""
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
-            return
-        self._stopping.set()
-        server.shutdown()
-        thread.join(timeout=10)
-        server.join_handlers(timeout=10)
-        server.server_close()
-        self._server = self._thread = None
-
-    def __enter__(self) -> TwilioDouble:
-        return self.start()
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        """http://127.0.0.1:PORT (only while running)."""
-        if self._server is None:
-            raise RuntimeError("the Twilio double is not running: use it in a `with` block")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+    def response_headers(self) -> dict[str, str]:
+        return {"Twilio-Request-Id": new_sid("RQ")}
 
     def settings(self, api_key: bool = False) -> dict[str, str]:
         """Portal settings pointing at the double (auth token auth; api_key=True: its first API key)."""
@@ -283,36 +220,9 @@ class TwilioDouble:
             raise AssertionError(f"expected one 6-digit code in the last text to {to}: {texts[-1].body!r}")
         return codes.pop()
 
-    @property
-    def requests(self) -> list[Recorded]:
-        """Every request so far, in arrival order."""
-        with self._lock:
-            return list(self._requests)
-
-    @property
-    def violations(self) -> list[str]:
-        """Every spec or house-rule violation so far (and any bug in the double's own answers)."""
-        with self._lock:
-            return list(self._violations)
-
-    @property
-    def auth_failures(self) -> list[str]:
-        """Requests refused for wrong credentials (not violations: tests may send them on purpose)."""
-        with self._lock:
-            return list(self._auth_failures)
-
-    def fail_next(self, *failures: ScriptedFailure) -> None:
-        """Queue scripted failures; each matching request takes the first one that matches it."""
-        with self._lock:
-            self._failures.extend(failures)
-
-    def reset(self) -> None:
-        """Forget texts, requests, violations, verifications, messages and queued failures."""
-        with self._lock:
-            for store in (self._inbox, self._requests, self._violations, self._auth_failures, self._failures):
-                store.clear()
-            self._verifications.clear()
-            self._messages.clear()
+    def _forget(self) -> None:
+        self._verifications.clear()
+        self._messages.clear()
 
     # -- one request --------------------------------------------------------------------------------------
 
@@ -656,79 +566,3 @@ def _basic_auth(header: str | None) -> tuple[str | None, str | None]:
     except (binascii.Error, UnicodeDecodeError):
         return None, None
     return (user, password) if sep else (None, None)
-
-
-class _Server(ThreadingHTTPServer):
-    """ThreadingHTTPServer (daemon threads) that still knows its handler threads, to join them on stop."""
-
-    daemon_threads = True
-    request_queue_size = 128
-
-    def __init__(self, double: TwilioDouble) -> None:
-        self.double = double
-        self._handlers: set[threading.Thread] = set()
-        self._handlers_lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        thread = threading.Thread(target=self._run_handler, args=(request, client_address),
-                                  name="twilio-double-request", daemon=True)
-        with self._handlers_lock:
-            self._handlers.add(thread)
-        thread.start()
-
-    def _run_handler(self, request: Any, client_address: Any) -> None:
-        try:
-            self.process_request_thread(request, client_address)
-        finally:
-            with self._handlers_lock:
-                self._handlers.discard(threading.current_thread())
-
-    def join_handlers(self, timeout: float) -> None:
-        """Wait for the requests still being answered."""
-        with self._handlers_lock:
-            handlers = list(self._handlers)
-        for thread in handlers:
-            thread.join(timeout)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        import sys
-
-        error = sys.exc_info()[1]
-        if isinstance(error, ConnectionError | TimeoutError):
-            return  # the client gave up (timeout) or reset: nothing to report
-        with self.double._lock:
-            self.double._violations.append(f"double bug: {error.__class__.__name__}: {error}")
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.0"  # one request per connection: nothing lingers at shutdown
-    server_version = "twilio-double/1"
-    timeout = 10
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the double records requests instead of logging them."""
-
-    def _serve(self) -> None:
-        length = self.headers.get("Content-Length") or "0"
-        body = self.rfile.read(int(length)) if length.isdigit() and int(length) > 0 else b""
-        reply = self.server.double.serve(self.command, self.path, self.headers, body)
-        if reply is None:
-            self.close_connection = True
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            return
-        data = reply.encode()
-        try:
-            self.send_response(reply.status)
-            self.send_header("Twilio-Request-Id", new_sid("RQ"))
-            if reply.status != 204:
-                self.send_header("Content-Type", reply.content_type)
-                self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            if self.command != "HEAD" and reply.status != 204:
-                self.wfile.write(data)
-        except OSError:
-            self.close_connection = True  # the client is gone (it timed out): nothing to answer
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
