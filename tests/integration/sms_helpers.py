@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -272,3 +273,36 @@ def assert_refused(response: TestResponse, scenario: Any) -> None:
         assert response.headers["Retry-After"] == str(scenario.retry_after)
     assert scenario.message in response.text.replace("&#39;", "'")
     assert 'role="alert"' in response.text
+
+
+def refused_sign_in_text(app: Flask, user: User, clock: FakeClock, scenario: Any,
+                         arm: Callable[[], None]) -> tuple[FlaskClient, Extras, TestResponse]:
+    """Press "Send code" at a pending sign-in while the provider fails (arm() scripts the failure).
+
+    Checks what every provider's failure must look like: the scenario's status and message, the number
+    still masked, the other ways in offered, and nothing counted or stored. Returns the browser (still
+    pending), the account's other factors and the response.
+    """
+    extras = give_phone(app, user, PHONE, clock, totp=True)
+    browser = pending(app, user.email)
+    page = sms_page(browser)
+    before = sms_state(app)
+    arm()
+    response = browser.post("/2fa/sms/send", data={"csrf_token": csrf_token(page)})
+    assert_refused(response, scenario)
+    assert f"We will text a 6-digit code to {MASKED}." in response.text
+    assert 'href="/2fa?next=/account"' in response.text  # "Use another method"
+    assert 'href="/2fa/recovery?next=/account"' in response.text
+    assert sms_state(app) == before  # no send counted, the cooldown untouched, no code stored
+    return browser, extras, response
+
+
+def signs_in_another_way(browser: FlaskClient, clock: FakeClock, extras: Extras) -> None:
+    """The pending sign-in survived: the other methods still open, and the authenticator signs the user in."""
+    assert browser.get("/2fa/verify?method=totp").status_code == 200
+    assert browser.get("/2fa/recovery").status_code == 200
+    clock.advance(30)
+    code = otp.totp(extras.totp_secret or "", clock())
+    response = browser.post("/2fa/verify?method=totp",
+                            data={"csrf_token": csrf_token(browser.get("/2fa/verify?method=totp")), "code": code})
+    assert response.headers["Location"] == "/account"

@@ -11,7 +11,6 @@ import pytest
 
 from tests.integration.sms_helpers import (
     BUSY,
-    MASKED,
     OPTED_OUT,
     PHONE,
     TOO_MANY_SENDS,
@@ -27,12 +26,12 @@ from tests.integration.sms_helpers import (
     give_phone,
     logged,
     pending,
+    refused_sign_in_text,
+    signs_in_another_way,
     sms_failures_logged,
     sms_page,
     sms_state,
 )
-from tests.integration.totp_helpers import send_totp
-from tests.otp import totp
 from tests.support import csrf_token
 from tests.twilio_double import ScriptedFailure
 
@@ -115,26 +114,11 @@ def assert_logged_once(caplog, scenario: Scenario, twilio) -> None:
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
 def test_a_failed_sign_in_text_keeps_the_sign_in_and_writes_nothing(app, make_user, clock, twilio, sms_inbox,
                                                                     caplog, scenario):
-    extras = give_phone(app, make_user(EMAIL), PHONE, clock, totp=True)
-    browser = pending(app, EMAIL)
-    page = sms_page(browser)
-    before = sms_state(app)
     caplog.set_level(logging.DEBUG)
-    arm(twilio, scenario)
-    response = browser.post("/2fa/sms/send", data={"csrf_token": csrf_token(page)})
-    assert_refused(response, scenario)
-    assert f"We will text a 6-digit code to {MASKED}." in response.text
-    assert 'href="/2fa?next=/account"' in response.text  # "Use another method"
-    assert 'href="/2fa/recovery?next=/account"' in response.text
-    assert sms_state(app) == before  # no send counted, the cooldown untouched, no code stored
+    browser, extras, _ = refused_sign_in_text(app, make_user(EMAIL), clock, scenario, lambda: arm(twilio, scenario))
     assert sms_inbox.count() == 0
     assert_logged_once(caplog, scenario, twilio)
-
-    # The pending sign-in survives: the other methods still open, and sign the user in.
-    assert browser.get("/2fa/verify?method=totp").status_code == 200
-    assert browser.get("/2fa/recovery").status_code == 200
-    clock.advance(30)
-    assert send_totp(browser, totp(extras.totp_secret, clock())).headers["Location"] == "/account"
+    signs_in_another_way(browser, clock, extras)
 
 
 @pytest.mark.parametrize("scenario", ENROLLMENT, ids=[s.name for s in ENROLLMENT])

@@ -20,7 +20,6 @@ import pytest
 from portal.i18n import LANG_COOKIE
 from tests.integration.sms_helpers import (
     BUSY,
-    MASKED,
     OPTED_OUT,
     PHONE,
     TOO_MANY_SENDS,
@@ -34,12 +33,12 @@ from tests.integration.sms_helpers import (
     give_phone,
     logged,
     pending,
+    refused_sign_in_text,
+    signs_in_another_way,
     sms_failures_logged,
     sms_page,
     sms_state,
 )
-from tests.integration.totp_helpers import send_totp
-from tests.otp import totp
 from tests.support import csrf_token
 from tests.tencent_double import EMPTY, ScriptedFailure, tc3_signature
 
@@ -209,26 +208,14 @@ def test_a_wrong_key_and_a_skewed_clock_are_what_the_double_refuses(app, make_us
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
 def test_a_failed_sign_in_text_keeps_the_sign_in_and_writes_nothing(app, make_user, clock, tencent, sms_inbox,
                                                                     caplog, scenario):
-    extras = give_phone(app, make_user(EMAIL), PHONE, clock, totp=True)
-    browser = pending(app, EMAIL)
-    page = sms_page(browser)
-    before = sms_state(app)
     caplog.set_level(logging.DEBUG)  # even at DEBUG, the SDK's request log (with the code) stays out
-    arm(tencent, scenario)
-    response = browser.post("/2fa/sms/send", data={"csrf_token": csrf_token(page)})
-    assert_refused(response, scenario)
-    assert f"We will text a 6-digit code to {MASKED}." in response.text
-    assert 'href="/2fa?next=/account"' in response.text  # "Use another method"
-    assert sms_state(app) == before  # no send counted, the cooldown untouched, no code stored
+    browser, extras, _ = refused_sign_in_text(app, make_user(EMAIL), clock, scenario, lambda: arm(tencent, scenario))
     if scenario.name != "hang":  # Tencent got a hung request and may text it late: its code is not stored
         assert sms_inbox.count() == 0
     sent = [r.body["TemplateParamSet"][0] for r in tencent.requests if r.body and r.body.get("TemplateParamSet")]
     assert_logged_once(caplog, scenario, tencent, sent[0] if sent else None)
     assert not any("TemplateParamSet" in r.getMessage() for r in caplog.records)  # the SDK's DEBUG lines
-
-    # The pending sign-in survives: another method still signs the user in.
-    clock.advance(30)
-    assert send_totp(browser, totp(extras.totp_secret, clock())).headers["Location"] == "/account"
+    signs_in_another_way(browser, clock, extras)
 
 
 @pytest.mark.parametrize("scenario", ENROLLMENT, ids=[s.name for s in ENROLLMENT])
