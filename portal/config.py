@@ -85,7 +85,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ALLOW_SQLITE_IN_PRODUCTION", False, _parse_bool,
             "Let production run on SQLite (single host only)."),
     Setting("RATELIMIT_STORAGE_URI", "memory://", _parse_str,
-            "Flask-Limiter storage, e.g. redis://127.0.0.1:6379/0. Production refuses memory://.",
+            "Flask-Limiter storage: redis://, rediss:// or redis+unix://, e.g. redis://127.0.0.1:6379/0. "
+            "Production refuses memory://.",
             secret=True),
     Setting("RATELIMIT_STORAGE_TIMEOUT", 2, _parse_int,
             "Seconds to wait for Redis (connect and each command) before a limited route answers 503.",
@@ -210,11 +211,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAIL_USERNAME", "", _parse_str, "SMTP user name (empty: no login)."),
     Setting("MAIL_PASSWORD", "", _parse_str, "SMTP password.", secret=True),
     Setting("MAIL_USE_TLS", True, _parse_bool, "Use STARTTLS with the SMTP server."),
-    Setting("MAIL_FROM", "2FA Portal <no-reply@localhost>", _parse_str, "Sender of security notices."),
+    Setting("MAIL_FROM", "2FA Portal <no-reply@localhost>", _parse_str,
+            "Sender of security notices: an address, with a display name or without."),
     Setting("MAIL_TIMEOUT", 10, _parse_int, "SMTP timeout, seconds.", minimum=1, maximum=30),
     Setting("MAIL_SITE_URL", "", _parse_str,
-            "The portal's public URL for links in emails (e.g. https://2fa.example.com). Default: the request's."),
-    Setting("LANGUAGES", ("en", "zh_Hans"), _parse_list, "Languages offered, in order."),
+            "The portal's public address (e.g. https://2fa.example.com) for links in emails and recovery-code "
+            "files. Required in production (https); development uses the request's."),
+    Setting("LANGUAGES", ("en", "zh_Hans"), _parse_list,
+            "Languages offered, in order: en and the catalogues in portal/translations (zh_Hans)."),
     Setting("LOG_LEVEL", "INFO", _parse_str, "Python log level.",
             choices=("DEBUG", "INFO", "WARNING", "ERROR")),
 )
@@ -336,6 +340,13 @@ def finalise(values: dict[str, Any], instance_path: Path) -> dict[str, Any]:
     """Derive Flask's own keys and enforce the production rules."""
     env = values["PORTAL_ENV"]
     production = env == "production"
+    values["RATELIMIT_STORAGE_URI"] = _storage_uri(values["RATELIMIT_STORAGE_URI"])
+    for name in RATE_LIMIT_SETTINGS:
+        _check_rate_limit(name, values[name])
+    if values["DATABASE_URL"]:
+        _check_database_url(values["DATABASE_URL"])
+    _check_languages(values["LANGUAGES"])
+    _check_mail_from(values["MAIL_FROM"])
     if production:
         key = values["SECRET_KEY"]
         if not key or len(key) < MIN_SECRET_KEY_LENGTH or _looks_like_placeholder(key):
@@ -378,6 +389,7 @@ def finalise(values: dict[str, Any], instance_path: Path) -> dict[str, Any]:
     if production and values["MAIL_BACKEND"] == "console":
         raise ConfigError("MAIL_BACKEND='console': production emails security notices; set MAIL_SERVER "
                           "(and MAIL_USERNAME, MAIL_PASSWORD, MAIL_FROM)")
+    values["MAIL_SITE_URL"] = _site_url(values["MAIL_SITE_URL"], production)
     if not values["DATABASE_URL"]:
         instance_path.mkdir(parents=True, exist_ok=True)
         values["DATABASE_URL"] = f"sqlite:///{instance_path / 'portal.sqlite3'}"
@@ -405,10 +417,95 @@ def finalise(values: dict[str, Any], instance_path: Path) -> dict[str, Any]:
         RATELIMIT_KEY_PREFIX="portal",
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session that holds it
         BABEL_DEFAULT_LOCALE="en",
-        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
+        BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS),
         TESTING=env == "testing" or bool(values.get("TESTING")),
     )
     return values
+
+
+STORAGE_SCHEMES = ("redis", "rediss", "redis+unix", "memory")
+RATE_LIMIT_SETTINGS = ("RATELIMIT_LOGIN", "RATELIMIT_REGISTER", "RATELIMIT_SMS")
+DATABASE_DRIVERS = ("postgresql+psycopg", "sqlite", "sqlite+pysqlite")
+TRANSLATIONS = Path(__file__).parent / "translations"
+
+
+def _storage_uri(uri: str) -> str:
+    """The limiter's storage with its scheme in lower case (schemes ignore case; Flask-Limiter's lookup does not).
+
+    An unknown scheme would otherwise end start-up in a traceback, and an empty one fall back to memory."""
+    scheme, sep, rest = uri.partition("://")
+    if not sep or scheme.lower() not in STORAGE_SCHEMES:
+        raise ConfigError("RATELIMIT_STORAGE_URI=(hidden): expected redis://host:6379/0, rediss://… or "
+                          "redis+unix:///path (memory:// outside production only)")
+    return f"{scheme.lower()}://{rest}"
+
+
+def _check_rate_limit(name: str, text: str) -> None:
+    # Flask-Limiter logs an unparsable limit at each request and then lets the request through unlimited.
+    from limits import parse_many
+
+    try:
+        parse_many(text)
+    except ValueError:
+        raise ConfigError(f"{name}={text!r}: not a rate limit; expected e.g. '10 per minute;100 per hour'") from None
+
+
+def _check_database_url(url: str) -> None:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(normalise_database_url(url))
+        _ = parsed.port  # a port that is not a number fails here
+    except (ArgumentError, ValueError):
+        raise ConfigError("DATABASE_URL=(hidden): not a database URL; expected postgresql://user@host:5432/name "
+                          "or sqlite:///path/to/file") from None
+    if parsed.drivername not in DATABASE_DRIVERS:
+        raise ConfigError(f"DATABASE_URL=(hidden): the portal runs on PostgreSQL (postgresql://… with psycopg) "
+                          f"or SQLite (sqlite:///…), not {parsed.drivername!r}")
+
+
+def available_languages() -> tuple[str, ...]:
+    found = sorted(path.name for path in TRANSLATIONS.iterdir() if (path / "LC_MESSAGES").is_dir())
+    return ("en", *found)
+
+
+def _check_languages(languages: tuple[str, ...]) -> None:
+    known = available_languages()
+    unknown = [language for language in languages if language not in known]
+    if not languages or unknown:
+        problem = f"no catalogue for {', '.join(unknown)}" if unknown else "name at least one language"
+        raise ConfigError(f"LANGUAGES={','.join(languages)!r}: {problem} (available: {', '.join(known)})")
+
+
+def _check_mail_from(sender: str) -> None:
+    from email.utils import parseaddr
+
+    address = parseaddr(sender)[1]
+    if any(c in sender for c in "\r\n") or not re.fullmatch(r"[^@\s]+@[^@\s]+", address):
+        raise ConfigError(f"MAIL_FROM={sender!r}: expected an address such as 'Security <security@example.com>'")
+
+
+def _site_url(url: str, production: bool) -> str:
+    """The public address links are built on; the Host header is the client's to choose, so production needs it."""
+    from urllib.parse import urlsplit
+
+    if not url:
+        if production:
+            raise ConfigError("MAIL_SITE_URL: production needs the portal's public address (e.g. "
+                              "https://2fa.example.com) for links in security notices and recovery-code files")
+        return ""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # a port that is not a number fails here
+    except ValueError:
+        parts = None
+    if (parts is None or parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc
+            or parts.query or parts.fragment):
+        raise ConfigError(f"MAIL_SITE_URL={url!r}: expected the portal's address, such as https://2fa.example.com")
+    if production and parts.scheme != "https":
+        raise ConfigError(f"MAIL_SITE_URL={url!r}: production links must use https://")
+    return url.rstrip("/")
 
 
 PLACEHOLDER_WORDS = ("changeme", "change-me", "change_me", "replace-me", "your-secret", "secret-key",

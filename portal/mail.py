@@ -84,9 +84,15 @@ def notify(to: str, event_name: str, *, ip: str | None, language: str | None = N
     db.session.info.setdefault(QUEUE, []).append(mail)
 
 
-def _account_url() -> str:
+def site_url() -> str:
+    """The portal's public address, no trailing slash: MAIL_SITE_URL (production requires it), else the request's
+    (development only: the Host header is the client's to choose, so a link built on it can point anywhere)."""
     base = current_app.config["MAIL_SITE_URL"] or (request.host_url if has_request_context() else "")
-    return base.rstrip("/") + "/account"
+    return base.rstrip("/")
+
+
+def _account_url() -> str:
+    return site_url() + "/account"
 
 
 def message_of(mail: Mail, cfg: Mapping[str, Any]) -> EmailMessage:

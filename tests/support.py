@@ -82,7 +82,7 @@ class FixedCodeMethod(Method):
 PRODUCTION_SMS = {"SMS_PROVIDER": "twilio_verify", "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
                   "TWILIO_AUTH_TOKEN": "0123456789abcdef0123456789abcdef", "TWILIO_VERIFY_SERVICE_SID": "VA" + "0" * 32}
 # What production needs besides its own keys: a real SMS provider and an SMTP server for security notices.
-PRODUCTION_SERVICES = {**PRODUCTION_SMS, "MAIL_SERVER": "smtp.example.com"}
+PRODUCTION_SERVICES = {**PRODUCTION_SMS, "MAIL_SERVER": "smtp.example.com", "MAIL_SITE_URL": "https://2fa.example.com"}
 
 
 @contextmanager

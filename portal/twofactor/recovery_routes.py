@@ -13,6 +13,7 @@ from portal.auth.forms import PostForm
 from portal.auth.fresh import fresh_auth_required
 from portal.clock import now
 from portal.extensions import db, limiter
+from portal.mail import site_url
 from portal.models import User
 from portal.security import client_ip
 from portal.twofactor import methods
@@ -52,7 +53,7 @@ def _show(codes: list[str], user: User, *, first: bool) -> str:
                             count=len(codes))
     return render_template("twofactor/recovery_codes_show.html", codes=[shown(code) for code in codes],
                            first=_first_notice(user) if first else None, form=PostForm(),
-                           filename="recovery-codes.txt", made=now())
+                           filename="recovery-codes.txt", made=now(), site=site_url() + "/")
 
 
 def show_new_set(user: User, *, first: bool) -> str:

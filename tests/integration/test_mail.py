@@ -83,3 +83,28 @@ def test_the_user_is_emailed_when_support_turns_2fa_off(app, inbox, enrollment, 
     assert to == [email]
     assert message["Subject"] == "Security notice: Support turned off two-step verification for your account"
     assert "From IP address: -." in body(message)  # the command line has no IP address
+
+
+@pytest.mark.parametrize("site", ["https://2fa.example.com", ""])
+def test_links_name_the_public_address_not_the_host_header(make_app, make_user, clock, tmp_path, smtp, inbox, site):
+    # An attacker who knows a password picks the Host header of the request that triggers a notice; the link
+    # in the victim's mail must not follow it. Production requires MAIL_SITE_URL; development uses the request's.
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp[1], MAIL_USE_TLS=False, MAIL_SITE_URL=site)
+    make_user("host@example.com")
+    inner = app.wsgi_app
+    app.wsgi_app = lambda environ, start: inner({**environ, "HTTP_HOST": "evil.example"}, start)
+    browser = app.test_client()
+    login(browser, "host@example.com")
+    page = browser.post("/account/2fa/totp", data={})  # a refused form still proves the Host reached the app
+    assert page.status_code == 400
+    html, secret = scan_setup_page(browser, tmp_path)
+    from tests.integration.totp_helpers import csrf_token_from, totp
+
+    codes_page = browser.post("/account/2fa/totp", data={"csrf_token": csrf_token_from(html),
+                                                         "code": totp(secret, clock())}).get_data(as_text=True)
+    text = body(inbox.wait_for(1)[0][1])
+    expected = site or "http://evil.example"
+    assert f"Security page: {expected}/account" in text
+    assert f"once at {expected}/ if you lose" in codes_page
+    if site:
+        assert "evil.example" not in text and "evil.example" not in codes_page

@@ -289,6 +289,93 @@ def test_production_refuses_memory_rate_limit_storage(tmp_path: Path) -> None:
         finalise(production(RATELIMIT_STORAGE_URI="memory://"), tmp_path)
 
 
+@pytest.mark.parametrize(("uri", "expected"), [
+    ("", r"=\(hidden\): expected redis://"), ("memory:", r"=\(hidden\): expected redis://"),
+    ("junk://x", r"=\(hidden\): expected redis://"), ("redis", r"=\(hidden\): expected redis://"),
+    ("memcached://m:11211", r"=\(hidden\): expected redis://"),
+    ("MEMORY://", "='memory://': production needs shared storage"),
+    ("Memory://x", "='memory://': production needs shared storage"),
+])
+def test_production_refuses_every_spelling_of_memory_and_unknown_storage(tmp_path: Path, uri: str,
+                                                                        expected: str) -> None:
+    # An empty or upper-case value must not slip past the check into Flask-Limiter's in-memory storage.
+    with pytest.raises(ConfigError, match=r"^RATELIMIT_STORAGE_URI" + expected):
+        finalise(production(RATELIMIT_STORAGE_URI=uri), tmp_path)
+
+
+def test_development_refuses_an_unknown_storage_and_lowers_the_scheme(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^RATELIMIT_STORAGE_URI"):
+        finalise(read_settings({"RATELIMIT_STORAGE_URI": "junk://x"}), tmp_path)
+    values = finalise(read_settings({"RATELIMIT_STORAGE_URI": "REDIS://cache:6379/0"}), tmp_path)
+    assert values["RATELIMIT_STORAGE_URI"] == "redis://cache:6379/0"
+    assert values["RATELIMIT_STORAGE_OPTIONS"] == {"socket_connect_timeout": 2, "socket_timeout": 2}
+    assert finalise(read_settings({"RATELIMIT_STORAGE_URI": "MEMORY://"}), tmp_path)["RATELIMIT_STORAGE_URI"] \
+        == "memory://"
+
+
+@pytest.mark.parametrize("name", ["RATELIMIT_LOGIN", "RATELIMIT_REGISTER", "RATELIMIT_SMS"])
+@pytest.mark.parametrize("limit", ["lots per whenever", "", "10 per minute,", "10 per fortnight"])
+def test_a_limit_that_does_not_parse_stops_start_up(tmp_path: Path, name: str, limit: str) -> None:
+    # Flask-Limiter would log an error at each request and let every request through.
+    with pytest.raises(ConfigError, match=rf"^{name}={re.escape(repr(limit))}: not a rate limit"):
+        finalise(read_settings({name: limit}), tmp_path)
+    assert finalise(read_settings({name: "3/minute; 20 per day"}), tmp_path)[name] == "3/minute; 20 per day"
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("junk", "not a database URL"),
+    ("://", "not a database URL"),
+    ("postgresql://u:pw-secret@h:notaport/db", "not a database URL"),
+    ("mysql://u:pw-secret@h/db", "not 'mysql'"),
+    ("postgresql+psycopg2://u:pw-secret@h/db", "not 'postgresql+psycopg2'"),
+    ("sqlitejunk://x", "not 'sqlitejunk'"),
+])
+def test_a_database_url_the_portal_cannot_use_stops_start_up(tmp_path: Path, url: str, expected: str) -> None:
+    with pytest.raises(ConfigError, match=r"^DATABASE_URL=\(hidden\): ") as caught:
+        finalise(read_settings({"DATABASE_URL": url}), tmp_path)
+    assert expected in str(caught.value)
+    assert "pw-secret" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("languages", "expected"), [
+    ("", "name at least one language"), (" , ", "name at least one language"),
+    ("fr,de", "no catalogue for fr, de"), ("en,zh-Hans", "no catalogue for zh-Hans"),
+])
+def test_languages_without_a_catalogue_stop_start_up(tmp_path: Path, languages: str, expected: str) -> None:
+    with pytest.raises(ConfigError, match=r"^LANGUAGES=") as caught:
+        finalise(read_settings({"LANGUAGES": languages}), tmp_path)
+    assert expected in str(caught.value) and "(available: en, zh_Hans)" in str(caught.value)
+    assert finalise(read_settings({"LANGUAGES": "zh_Hans,en"}), tmp_path)["LANGUAGES"] == ("zh_Hans", "en")
+
+
+@pytest.mark.parametrize("sender", ["not an address", "@example.com", "a@b@c", "Sec <sec@example.com>\r\nBcc: x@y.z"])
+def test_a_sender_that_is_not_an_address_stops_start_up(tmp_path: Path, sender: str) -> None:
+    with pytest.raises(ConfigError, match=r"^MAIL_FROM="):
+        finalise(read_settings({}, {"MAIL_FROM": sender}), tmp_path)
+    for good in ("security@example.com", "2FA Portal <no-reply@example.com>", '"Sec, Team" <s@example.com>'):
+        assert finalise(read_settings({"MAIL_FROM": good}), tmp_path)["MAIL_FROM"] == good
+
+
+def test_production_needs_its_public_address_over_https(tmp_path: Path) -> None:
+    # Without it, links in security notices would be built on the Host header, which the client chooses.
+    with pytest.raises(ConfigError, match=r"^MAIL_SITE_URL: production needs the portal's public address"):
+        finalise(production(MAIL_SITE_URL=""), tmp_path)
+    with pytest.raises(ConfigError, match=r"^MAIL_SITE_URL='http://2fa.example.com': production links must use https"):
+        finalise(production(MAIL_SITE_URL="http://2fa.example.com"), tmp_path)
+    assert finalise(production(MAIL_SITE_URL="https://2fa.example.com/"), tmp_path)["MAIL_SITE_URL"] \
+        == "https://2fa.example.com"
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "2fa.example.com", "https://", "https://u:p@2fa.example.com",
+                                 "https://2fa.example.com/?next=x", "https://2fa.example.com/#x",
+                                 "https://2fa.example.com:port", "ftp://2fa.example.com"])
+def test_a_public_address_that_is_not_one_stops_start_up(tmp_path: Path, url: str) -> None:
+    with pytest.raises(ConfigError, match=r"^MAIL_SITE_URL=.*: expected the portal's address"):
+        finalise(read_settings({"MAIL_SITE_URL": url}), tmp_path)
+    assert finalise(read_settings({"MAIL_SITE_URL": "http://127.0.0.1:5000"}), tmp_path)["MAIL_SITE_URL"] \
+        == "http://127.0.0.1:5000"
+
+
 @pytest.mark.parametrize("url", [None, "sqlite:///var/lib/portal/portal.sqlite3"])
 def test_production_refuses_sqlite(tmp_path: Path, url: str | None) -> None:
     with pytest.raises(ConfigError, match=r"^DATABASE_URL"):
