@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import unicodedata
+from typing import IO
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, request
+from flask import Flask, Request, Response, request
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.utils import cached_property
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; script-src 'self'; style-src 'self'; "
@@ -51,5 +55,30 @@ def add_security_headers(response: Response) -> Response:
     return response
 
 
+class BoundedRequest(Request):
+    """A request whose body, sent without a Content-Length (chunked), is held to MAX_CONTENT_LENGTH as well.
+
+    Werkzeug wraps such a stream in a limit but reads a form body only up to it, so an urlencoded body past
+    the limit was cut silently (fields after the cut lost, or the sign-in going ahead) instead of refused.
+    The body is read here up to one byte past the limit: more than the limit is a 413, whatever the framing.
+    """
+
+    @cached_property
+    def stream(self) -> IO[bytes]:
+        limit = self.max_content_length
+        if limit is None or self.content_length is not None or "wsgi.input_terminated" not in self.environ:
+            return super().stream
+        raw, body = self.environ["wsgi.input"], bytearray()
+        while len(body) <= limit:  # a server's read may return less than asked before the end
+            chunk = raw.read(limit + 1 - len(body))
+            if not chunk:
+                break
+            body += chunk
+        if len(body) > limit:
+            raise RequestEntityTooLarge()
+        return io.BytesIO(bytes(body))
+
+
 def init_app(app: Flask) -> None:
+    app.request_class = BoundedRequest
     app.after_request(add_security_headers)

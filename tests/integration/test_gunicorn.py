@@ -3,8 +3,10 @@ release step, then gunicorn with gunicorn.conf.py behind its health check."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -75,9 +77,40 @@ def test_release_step_then_gunicorn_with_the_repo_settings(production_env, tmp_p
             while chunk := conn.recv(65536):  # b"" once gunicorn closes the idle connection (10 s at most)
                 rest += chunk
             assert b"HTTP/1.1" not in rest
+        chunked_bodies_are_held_to_the_limit(port)
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=40) == 0, log.read_text()[-2000:]
+
+
+def chunked_post(port: int, path: str, cookie: str, body: bytes) -> tuple[int, str]:
+    """POST body with Transfer-Encoding: chunked (no Content-Length), in 16 KiB chunks; status and page."""
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 16384]), body[i:i + 16384])
+                      for i in range(0, len(body), 16384))
+    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: {cookie}\r\nConnection: close\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        with contextlib.suppress(OSError):  # the server may answer 413 and close before the whole body is sent
+            conn.sendall(head + chunks + b"0\r\n\r\n")
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    return int(answer.split(b" ", 2)[1]), answer.decode(errors="replace")
+
+
+def chunked_bodies_are_held_to_the_limit(port: int) -> None:
+    """A body without a Content-Length gets the same 413 past MAX_CONTENT_LENGTH as one with it: not cut short."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=10) as page:
+        cookie = page.headers["Set-Cookie"].split(";", 1)[0]
+        token = re.search(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"', page.read().decode())[1]
+    fields = f"csrf_token={token}&email=chunked%40example.com&password=not+the+password".encode()
+    status, answer = chunked_post(port, "/login", cookie, fields)
+    assert status in (200, 400) and "This form has expired" not in answer, answer[:1500]  # read whole: checked
+    assert "password" in answer.lower()
+    status, answer = chunked_post(port, "/login", cookie, fields + b"&pad=" + b"a" * 100_000)
+    assert status == 413, answer[:1500]
+    status, answer = chunked_post(port, "/login", cookie, b"pad=" + b"a" * 100_000 + b"&" + fields)
+    assert status == 413, answer[:1500]
 
 
 def test_a_bad_gunicorn_setting_stops_with_a_message(production_env):
