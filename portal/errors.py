@@ -61,10 +61,15 @@ def handle_rate_limit(exc: RateLimitExceeded) -> tuple[str, int, dict[str, str]]
     return body, status, {"Retry-After": str(seconds)}
 
 
-def handle_storage(exc: StorageError | RedisError) -> tuple[str, int]:
+# Seconds a client is asked to wait after a 503 for a dependency that is down (the health check says the same).
+UNAVAILABLE_RETRY_AFTER = "5"
+
+
+def handle_storage(exc: StorageError | RedisError) -> tuple[str, int, dict[str, str]]:
     # Security: limits fail closed; when their storage is down, limited routes refuse.
     log.error("rate-limit storage unavailable: %s", type(exc).__name__)
-    return render_error(503)
+    body, status = render_error(503)
+    return body, status, {"Retry-After": UNAVAILABLE_RETRY_AFTER}
 
 
 # SQLSTATE classes and codes that mean "try again shortly": connection failures, serialization failures and
@@ -99,7 +104,7 @@ def handle_database(exc: OperationalError | PoolTimeout) -> tuple[str, int] | tu
               getattr(exc, "orig", None).__class__.__name__)
     db.session.rollback()
     body, status = render_error(503)
-    return body, status, {"Retry-After": "5"}
+    return body, status, {"Retry-After": UNAVAILABLE_RETRY_AFTER}
 
 
 def handle_unexpected(exc: Exception) -> tuple[str, int]:

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
+from portal.errors import UNAVAILABLE_RETRY_AFTER
 from portal.extensions import db, limiter
 
 bp = Blueprint("health", __name__)
@@ -52,5 +53,5 @@ def healthz() -> Response:
     response.status_code = 200 if healthy else 503
     response.headers["Cache-Control"] = "no-store"
     if not healthy:
-        response.headers["Retry-After"] = "5"
+        response.headers["Retry-After"] = UNAVAILABLE_RETRY_AFTER
     return response

@@ -3,6 +3,8 @@ and never a secret, a host name or a cookie in the answer."""
 
 from __future__ import annotations
 
+import re
+
 from tests.support import login
 
 UNREACHABLE_PG = "postgresql+psycopg://portal:s3cret-pass@127.0.0.1:1/portal"
@@ -36,10 +38,17 @@ def test_healthy_on_a_real_redis(make_app, redis_url):
 
 
 def test_503_when_redis_is_down(make_app):
-    response = make_app(RATELIMIT_STORAGE_URI=DOWN_REDIS).test_client().get("/healthz")
+    client = make_app(RATELIMIT_STORAGE_URI=DOWN_REDIS).test_client()
+    response = client.get("/healthz")
     assert response.status_code == 503 and response.headers["Retry-After"] == "5"
     assert response.get_json() == {"status": "unavailable", "database": "ok", "rate_limit_storage": "unavailable"}
     assert_nothing_leaks(response)
+    # A rate-limited route refuses too (never unlimited), and says when to come back, as the health check does.
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"', page.text)[1]
+    signin = client.post("/login", data={"csrf_token": token, "email": "a@example.com", "password": "x" * 12})
+    assert signin.status_code == 503 and signin.headers["Retry-After"] == "5"
+    assert "briefly unavailable" in signin.text
 
 
 def test_503_when_the_database_is_down_and_pages_answer_503_not_500(make_app):
