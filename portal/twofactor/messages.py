@@ -11,6 +11,8 @@ def verdict_message(verdict: Verdict, kind: str = "totp") -> str:
     """The sentence for a refused code; kind is the method ("totp", "sms", "recovery")."""
     if kind == "sms":
         return sms_verdict_message(verdict)
+    if kind == "recovery":
+        return recovery_verdict_message(verdict)
     if verdict.reason is Reason.REPLAYED:
         return _("That code was already used. Wait until your app shows a new code (at most 30 seconds), "
                  "then enter the new one.")
@@ -26,6 +28,13 @@ def verdict_message(verdict: Verdict, kind: str = "totp") -> str:
     if verdict.reason is Reason.EXPIRED:
         return _("This code has expired. Start again to get a new one.")
     return _("That code is not correct. Check that you are reading the code for this site and try again.")
+
+
+def recovery_verdict_message(verdict: Verdict) -> str:
+    if verdict.reason is Reason.REPLAYED:
+        return _("That recovery code was already used: each code works once. Enter another code from your "
+                 "saved list.")
+    return _("That recovery code is not correct. Check it against your saved list and try again.")
 
 
 def sms_verdict_message(verdict: Verdict) -> str:

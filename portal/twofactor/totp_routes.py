@@ -194,7 +194,7 @@ def _current_code_refusal(form: CodeForm) -> Page | None:
     verdict = method.verify(current_user, code, now=at)
     if not verdict.ok:
         db.session.commit()
-        form.code.errors.append(verdict_message(verdict))
+        form.code.errors.append(verdict_message(verdict, method.kind))
         return render_template("twofactor/totp_manage.html", **manage), 400
     attempts.reset(current_user)
     if not method.primary:

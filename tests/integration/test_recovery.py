@@ -184,7 +184,13 @@ def test_a_recovery_code_works_once(app, enrollment):
     assert redeem(pending(app), code).status_code == 302
     again = redeem(pending(app), code)
     assert again.status_code == 400
-    assert "That code was already used." in again.text
+    # What a person with a list of single-use codes needs, not the authenticator app's "wait for a new code".
+    assert "That recovery code was already used: each code works once. Enter another code from your saved list." \
+        in again.text
+    assert "your app" not in again.text
+    wrong = redeem(pending(app), "ZZZZ-ZZZZ-ZZZZ")
+    assert wrong.status_code == 400
+    assert "That recovery code is not correct. Check it against your saved list and try again." in wrong.text
 
 
 def test_malformed_recovery_code_is_a_clear_400_and_costs_nothing(app, enrollment):
@@ -358,8 +364,8 @@ def test_thirty_concurrent_redemptions_of_one_code_succeed_once(app, enrollment)
     assert statuses.count(302) == 1, statuses
     refused = [body for status, body in answers if status != 302]
     assert [status for status in statuses if status != 302] == [400] * 29
-    assert all("That code was already used." in body for body in refused), [
-        body[body.find("<main"):][:600] for body in refused if "That code was already used." not in body][:1]
+    assert all("That recovery code was already used:" in body for body in refused), [
+        body[body.find("<main"):][:600] for body in refused if "That recovery code was already used:" not in body][:1]
     assert sum(1 for row in rows(app) if row.used_at is not None) == 1
     assert [e.event for e in events(app)].count("recovery.used") == 1
 
@@ -372,6 +378,17 @@ def test_a_recovery_code_can_remove_a_lost_authenticator(app, signed_in, enrollm
     assert rows(app) == []  # no second factor left: the recovery codes went with it
     kinds = [e.event for e in events(app)]
     assert kinds[-3:] == ["recovery.used", "totp.removed", "recovery.deleted"]
+
+
+def test_a_used_recovery_code_on_the_manage_page_says_so(app, signed_in, enrollment):
+    code = enrollment.recovery_codes[7]
+    assert redeem(pending(app), code).status_code == 302
+    page = signed_in.get("/account/2fa/totp")
+    response = signed_in.post("/account/2fa/totp/remove", data={"csrf_token": csrf_token(page), "code": code})
+    assert response.status_code == 400
+    assert "That recovery code was already used: each code works once." in response.text
+    assert "your app shows a new code" not in response.text
+    assert len(rows(app)) == 10  # nothing removed
 
 
 def test_a_recovery_code_can_start_replacing_the_authenticator(app, signed_in, enrollment, tmp_path):
