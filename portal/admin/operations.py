@@ -77,6 +77,11 @@ class Actor:
     os_user: str | None = None
 
 
+def _written_length(notes: str) -> int:
+    """Characters a reader sees: combining marks (a letter with 24 accents) and runs of spaces do not add up."""
+    return sum(1 for ch in " ".join(notes.split()) if not unicodedata.category(ch).startswith("M"))
+
+
 def identity_problem(identity: IdentityCheck) -> str | None:
     """What is wrong with a recorded identity check (translated), or None. Forms and the CLI share it."""
     if identity.check not in IDENTITY_CHECKS:
@@ -85,7 +90,7 @@ def identity_problem(identity: IdentityCheck) -> str | None:
         return _("Enter the case reference.")
     if len(identity.case_reference) > REFERENCE_MAX:
         return _("The case reference can be at most %(num)d characters.", num=REFERENCE_MAX)
-    if len(identity.notes) < NOTES_MIN:
+    if _written_length(identity.notes) < NOTES_MIN:
         return _("Write at least %(num)d characters of notes: what you checked and why.", num=NOTES_MIN)
     if len(identity.notes) > NOTES_MAX:
         return _("The notes can be at most %(num)d characters.", num=NOTES_MAX)
