@@ -20,6 +20,7 @@ from flask import Flask, current_app, g, request, session
 from flask_login import login_user, logout_user
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.clock import as_utc, now
 from portal.crypto import token_hash
@@ -148,9 +149,20 @@ def begin(user: User, *, needs_second_factor: bool, remember: bool) -> UserSessi
     return row
 
 
-def complete(row: UserSession) -> UserSession:
-    """After a correct second factor: rotate the session id again and sign the user in."""
+def complete(row: UserSession) -> UserSession | None:
+    """After a correct second factor: rotate the session id again and sign the user in.
+
+    None if the pending sign-in is already gone (signed out from another device while its code was checked):
+    then it must not become a session; the caller rolls back."""
     at = now()
+    gone = db.session.execute(
+        delete(UserSession).where(UserSession.id == row.id).execution_options(synchronize_session=False)
+    ).rowcount != 1
+    db.session.expunge(row)  # deleted above: _new_row finds no old row to delete again
+    g.portal_session = None
+    _forget_browser()
+    if gone:
+        return None
     new = _new_row(row.user, ACTIVE, remember=row.remember, at=at)
     new.password_confirmed_at = row.password_confirmed_at
     new.factor_confirmed_at = at
@@ -165,17 +177,22 @@ def _activate(row: UserSession) -> None:
     login_user(row.user, remember=False)
 
 
-def record_failed_code(row: UserSession) -> bool:
-    """Count a wrong code against the pending sign-in; return True if it is now dropped.
+def record_failed_code(row: UserSession) -> bool | None:
+    """Count a wrong code against the pending sign-in; True if it is now dropped, None if it was already gone.
 
-    The increment is one UPDATE so parallel guesses each count.
+    The increment is one UPDATE so parallel guesses each count. The row can vanish while the code is checked
+    (the account signed out its other sessions, or made new recovery codes): that sign-in is over.
     """
-    db.session.execute(
+    counted = db.session.execute(
         update(UserSession).where(UserSession.id == row.id)
-        .values(failed_codes=UserSession.failed_codes + 1)
-    )
-    db.session.refresh(row)
-    if row.failed_codes >= current_app.config["PENDING_MAX_FAILURES"]:
+        .values(failed_codes=UserSession.failed_codes + 1).returning(UserSession.failed_codes)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    if counted is None:
+        _forget_browser()
+        return None
+    set_committed_value(row, "failed_codes", counted)
+    if counted >= current_app.config["PENDING_MAX_FAILURES"]:
         db.session.delete(row)
         _forget_browser()
         return True

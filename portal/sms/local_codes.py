@@ -86,10 +86,14 @@ def matches(message: Message, code: str, stored: str) -> bool:
     return hmac.compare_digest(stored, _hash(message, code))
 
 
-def consume(row_id: int, now: datetime) -> Verdict:
-    """Mark an admitted, matching code used: OK for exactly one of racing checks."""
+def consume(row_id: int, stored: str, now: datetime) -> Verdict:
+    """Mark an admitted, matching code used: OK for exactly one of racing checks.
+
+    The row is named by its id and the hash that was checked: a row id can come back (SQLite reuses the
+    highest one after a delete), and a code replaced meanwhile must not consume its successor."""
     consumed = db.session.execute(
-        update(SmsCode).where(SmsCode.id == row_id, SmsCode.used_at.is_(None)).values(used_at=now)
+        update(SmsCode).where(SmsCode.id == row_id, SmsCode.code_hash == stored, SmsCode.used_at.is_(None))
+        .values(used_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
     return OK if consumed == 1 else Verdict(ok=False, reason=Reason.REPLAYED)
@@ -103,4 +107,4 @@ def check(message: Message, code: str, now: datetime) -> Verdict:
     row_id, stored = admitted
     if not matches(message, code, stored):
         return Verdict(ok=False, reason=Reason.INVALID)
-    return consume(row_id, now)
+    return consume(row_id, stored, now)

@@ -63,4 +63,4 @@ class TwilioVerifyProvider:
             raise twilio_fault(exc, operation="verification_checks.create") from None
         if check.status != "approved":
             return Verdict(ok=False, reason=Reason.INVALID)
-        return local_codes.consume(row_id, now)
+        return local_codes.consume(row_id, stored, now)

@@ -116,7 +116,9 @@ def _second_step(method: Method | None, template: str) -> Page:
         signed_in = audit.record(event, actor=user, subject=user, ip=client_ip(), **details)
         mail.notify(user.email, event, ip=client_ip())  # only recovery.used is a notice
         attempts.reset(user)  # written with the sign-in's other changes to the user: one UPDATE
-        flow.complete(row)
+        if flow.complete(row) is None:  # signed out from another device while the code was checked
+            db.session.rollback()  # the code stays unused, nothing is recorded as a sign-in
+            return _expired()
         memo.commit_keeping()  # what is read next is what this request just wrote
         notices.since_previous_sign_in(user, signed_in)
         _after_sign_in(user, method, left)
@@ -129,6 +131,8 @@ def _second_step(method: Method | None, template: str) -> Page:
     dropped = flow.record_failed_code(row)
     db.session.commit()
     log.info("second factor rejected", extra={"user_id": user.id, "reason": str(verdict.reason)})
+    if dropped is None:  # the pending sign-in ended while the code was checked
+        return _expired()
     if dropped:
         flash(_("Too many wrong codes. Sign in again with your password."), "warning")
         return redirect(url_for("auth.login"))

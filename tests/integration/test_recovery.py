@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 from threading import Barrier
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from portal.extensions import db
 from portal.models import AuditEvent, RecoveryCode, SmsFactor, User
@@ -191,6 +191,77 @@ def test_a_recovery_code_works_once(app, enrollment):
     wrong = redeem(pending(app), "ZZZZ-ZZZZ-ZZZZ")
     assert wrong.status_code == 400
     assert "That recovery code is not correct. Check it against your saved list and try again." in wrong.text
+
+
+def while_checking(monkeypatch, action):
+    """Run action(conn) on another connection, committed, while a recovery code's Argon2 check runs (as another
+    request of the same account would, between the code's row being read and being marked used)."""
+    import portal.twofactor.methods.recovery as recovery
+
+    real = recovery.passwords
+
+    class Meanwhile:
+        def __getattr__(self, name):
+            return getattr(real(), name)
+
+        def verify(self, stored, typed):
+            matched = real().verify(stored, typed)
+            with db.engine.begin() as conn:
+                action(conn)
+            return matched
+
+    monkeypatch.setattr(recovery, "passwords", Meanwhile)
+
+
+def test_an_old_code_checked_while_a_new_set_is_made_signs_in_nothing_and_uses_up_nothing(app, enrollment,
+                                                                                       monkeypatch):
+    # The new set commits while the old code is checked, and its rows take the old rows' ids (SQLite hands the
+    # highest id out again after a delete; here every id is reused, on both databases).
+    from portal.clock import now
+    from portal.crypto import passwords
+    from portal.twofactor.methods.recovery import new_code, selector_of
+
+    def new_set(conn):
+        old = conn.execute(select(RecoveryCode.id, RecoveryCode.user_id).order_by(RecoveryCode.id)).all()
+        conn.execute(delete(RecoveryCode))
+        for row_id, user_id in old:
+            code = new_code()
+            conn.execute(insert(RecoveryCode).values(id=row_id, user_id=user_id, created_at=now(),
+                                                     selector=selector_of(code), code_hash=passwords().hash(code)))
+
+    before = {row.id for row in rows(app)}
+    while_checking(monkeypatch, new_set)
+    refused = redeem(pending(app), enrollment.recovery_codes[2])
+    assert refused.status_code == 400, refused.headers.get("Location")
+    after = rows(app)
+    assert {row.id for row in after} == before and len(after) == 10  # the new set, in the old rows' ids
+    assert all(row.used_at is None for row in after)  # none of the new codes was used up
+    assert "recovery.used" not in [e.event for e in events(app)]
+
+
+def test_a_sign_in_ended_while_its_wrong_code_is_checked_is_expired_not_an_error(app, enrollment, monkeypatch):
+    # "Sign out other sessions" (or a new set of codes) on another device while this wrong code is checked.
+    from portal.models import UserSession
+
+    while_checking(monkeypatch, lambda conn: conn.execute(delete(UserSession)))
+    browser = pending(app)
+    response = redeem(browser, "ZZZZ-ZZZZ-ZZZZ")
+    assert (response.status_code, response.headers.get("Location")) == (302, "/login")
+    assert "Your sign-in expired or was cancelled." in browser.get("/login").text
+    assert "signin.second_factor_failed" in [e.event for e in events(app)]  # the attempt is still on record
+    assert browser.get("/2fa/recovery").status_code == 302  # nothing left to continue
+
+
+def test_a_sign_in_ended_while_its_right_code_is_checked_signs_nothing_in(app, enrollment, monkeypatch):
+    from portal.models import UserSession
+
+    while_checking(monkeypatch, lambda conn: conn.execute(delete(UserSession)))
+    browser = pending(app)
+    response = redeem(browser, enrollment.recovery_codes[3])
+    assert (response.status_code, response.headers.get("Location")) == (302, "/login")
+    assert browser.get("/account").status_code == 302  # not signed in
+    assert all(row.used_at is None for row in rows(app))  # and the code is still there to use
+    assert "recovery.used" not in [e.event for e in events(app)]
 
 
 def test_malformed_recovery_code_is_a_clear_400_and_costs_nothing(app, enrollment):

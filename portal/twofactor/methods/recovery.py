@@ -179,9 +179,12 @@ class RecoveryMethod(Method):
             return Verdict(ok=False, reason=Reason.INVALID)
         if row.used_at is not None:
             return Verdict(ok=False, reason=Reason.REPLAYED)
-        # Security: single use by a conditional UPDATE; it commits with the sign-in or not at all.
+        # Security: single use by a conditional UPDATE; it commits with the sign-in or not at all. The row is
+        # named by its hash as well as its id: a new set made while this check ran may reuse the id (SQLite
+        # hands out the highest id again after a delete), and an old code must not use up a new one.
         consumed = db.session.execute(
-            update(RecoveryCode).where(RecoveryCode.id == row.id, RecoveryCode.used_at.is_(None))
+            update(RecoveryCode).where(RecoveryCode.id == row.id, RecoveryCode.code_hash == row.code_hash,
+                                       RecoveryCode.used_at.is_(None))
             .values(used_at=now).execution_options(synchronize_session=False)
         ).rowcount
         return OK if consumed == 1 else Verdict(ok=False, reason=Reason.REPLAYED)
