@@ -85,8 +85,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ALLOW_SQLITE_IN_PRODUCTION", False, _parse_bool,
             "Let production run on SQLite (single host only)."),
     Setting("RATELIMIT_STORAGE_URI", "memory://", _parse_str,
-            "Flask-Limiter storage: redis://, rediss:// or redis+unix://, e.g. redis://127.0.0.1:6379/0. "
-            "Production refuses memory://.",
+            "Flask-Limiter storage: redis://, rediss://, redis+unix://, redis+sentinel:// or redis+cluster://, "
+            "e.g. redis://127.0.0.1:6379/0. Production refuses memory://.",
             secret=True),
     Setting("RATELIMIT_STORAGE_TIMEOUT", 2, _parse_int,
             "Seconds to wait for Redis (connect and each command) before a limited route answers 503.",
@@ -288,7 +288,7 @@ def engine_options(values: dict[str, Any]) -> dict[str, Any]:
 
 def storage_options(values: dict[str, Any]) -> dict[str, Any]:
     """Flask-Limiter storage options: Redis gets connect and read timeouts, so a hung Redis means 503, not a hang."""
-    if values["RATELIMIT_STORAGE_URI"].startswith(("redis://", "rediss://", "redis+unix://")):
+    if values["RATELIMIT_STORAGE_URI"].startswith("redis"):  # every Redis scheme: redis-py's timeouts
         timeout = values["RATELIMIT_STORAGE_TIMEOUT"]
         return {"socket_connect_timeout": timeout, "socket_timeout": timeout}
     return {}
@@ -345,7 +345,7 @@ def finalise(values: dict[str, Any], instance_path: Path) -> dict[str, Any]:
         _check_rate_limit(name, values[name])
     if values["DATABASE_URL"]:
         _check_database_url(values["DATABASE_URL"])
-    _check_languages(values["LANGUAGES"])
+    _check_languages(values["LANGUAGES"], production)
     _check_mail_from(values["MAIL_FROM"])
     if production:
         key = values["SECRET_KEY"]
@@ -423,7 +423,7 @@ def finalise(values: dict[str, Any], instance_path: Path) -> dict[str, Any]:
     return values
 
 
-STORAGE_SCHEMES = ("redis", "rediss", "redis+unix", "memory")
+STORAGE_SCHEMES = ("redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster", "memory")
 RATE_LIMIT_SETTINGS = ("RATELIMIT_LOGIN", "RATELIMIT_REGISTER", "RATELIMIT_SMS")
 DATABASE_DRIVERS = ("postgresql+psycopg", "sqlite", "sqlite+pysqlite")
 TRANSLATIONS = Path(__file__).parent / "translations"
@@ -435,8 +435,8 @@ def _storage_uri(uri: str) -> str:
     An unknown scheme would otherwise end start-up in a traceback, and an empty one fall back to memory."""
     scheme, sep, rest = uri.partition("://")
     if not sep or scheme.lower() not in STORAGE_SCHEMES:
-        raise ConfigError("RATELIMIT_STORAGE_URI=(hidden): expected redis://host:6379/0, rediss://… or "
-                          "redis+unix:///path (memory:// outside production only)")
+        raise ConfigError("RATELIMIT_STORAGE_URI=(hidden): expected redis://host:6379/0 (or rediss://, "
+                          "redis+unix://, redis+sentinel://, redis+cluster://; memory:// outside production only)")
     return f"{scheme.lower()}://{rest}"
 
 
@@ -455,8 +455,7 @@ def _check_database_url(url: str) -> None:
     from sqlalchemy.exc import ArgumentError
 
     try:
-        parsed = make_url(normalise_database_url(url))
-        _ = parsed.port  # a port that is not a number fails here
+        parsed = make_url(normalise_database_url(url))  # a port that is not a number fails here too
     except (ArgumentError, ValueError):
         raise ConfigError("DATABASE_URL=(hidden): not a database URL; expected postgresql://user@host:5432/name "
                           "or sqlite:///path/to/file") from None
@@ -466,24 +465,35 @@ def _check_database_url(url: str) -> None:
 
 
 def available_languages() -> tuple[str, ...]:
-    found = sorted(path.name for path in TRANSLATIONS.iterdir() if (path / "LC_MESSAGES").is_dir())
-    return ("en", *found)
+    catalogues = TRANSLATIONS.glob("*/LC_MESSAGES/messages.po") if TRANSLATIONS.is_dir() else ()
+    return ("en", *sorted(path.parent.parent.name for path in catalogues))
 
 
-def _check_languages(languages: tuple[str, ...]) -> None:
+def _check_languages(languages: tuple[str, ...], production: bool) -> None:
     known = available_languages()
     unknown = [language for language in languages if language not in known]
     if not languages or unknown:
         problem = f"no catalogue for {', '.join(unknown)}" if unknown else "name at least one language"
         raise ConfigError(f"LANGUAGES={','.join(languages)!r}: {problem} (available: {', '.join(known)})")
+    # Without its compiled catalogue a language is served in English, silently: production checks for it.
+    uncompiled = [language for language in languages if language != "en"
+                  and not (TRANSLATIONS / language / "LC_MESSAGES" / "messages.mo").is_file()]
+    if production and uncompiled:
+        raise ConfigError(f"LANGUAGES: {', '.join(uncompiled)} not compiled; run make i18n-compile "
+                          "(pybabel compile -d portal/translations) before starting")
 
 
 def _check_mail_from(sender: str) -> None:
-    from email.utils import parseaddr
+    """One address, as the From header will carry it (the email package's own parser: defects refused)."""
+    from email.policy import default
 
-    address = parseaddr(sender)[1]
-    if any(c in sender for c in "\r\n") or not re.fullmatch(r"[^@\s]+@[^@\s]+", address):
-        raise ConfigError(f"MAIL_FROM={sender!r}: expected an address such as 'Security <security@example.com>'")
+    try:
+        header = default.header_factory("From", sender)
+        single = len(header.addresses) == 1 and not header.defects and "@" in header.addresses[0].addr_spec
+    except (ValueError, IndexError, TypeError):
+        single = False
+    if any(c in sender for c in "\r\n") or not single:
+        raise ConfigError(f"MAIL_FROM={sender!r}: expected one address such as 'Security <security@example.com>'")
 
 
 def _site_url(url: str, production: bool) -> str:
@@ -497,11 +507,12 @@ def _site_url(url: str, production: bool) -> str:
         return ""
     try:
         parts = urlsplit(url)
-        _ = parts.port  # a port that is not a number fails here
+        port_ok = parts.port is None or 1 <= parts.port <= 65535  # a port that is not a number raises
     except ValueError:
-        parts = None
-    if (parts is None or parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc
-            or parts.query or parts.fragment):
+        parts, port_ok = None, False
+    host = parts.hostname or "" if parts is not None else ""
+    if (parts is None or parts.scheme not in ("http", "https") or not port_ok or "@" in parts.netloc
+            or "?" in url or "#" in url or not re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?|[0-9a-f:.]+", host)):
         raise ConfigError(f"MAIL_SITE_URL={url!r}: expected the portal's address, such as https://2fa.example.com")
     if production and parts.scheme != "https":
         raise ConfigError(f"MAIL_SITE_URL={url!r}: production links must use https://")

@@ -75,8 +75,20 @@ class BoundedRequest(Request):
                 break
             body += chunk
         if len(body) > limit:
+            # Every later read is refused too: the rest of the body must never parse as a form of its own.
+            self.__dict__["stream"] = _Refused()
             raise RequestEntityTooLarge()
         return io.BytesIO(bytes(body))
+
+
+class _Refused(io.RawIOBase):
+    """The stream of a body that was too large: each read raises 413 again."""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, _buffer: object) -> int:
+        raise RequestEntityTooLarge()
 
 
 def init_app(app: Flask) -> None:

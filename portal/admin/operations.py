@@ -77,9 +77,15 @@ class Actor:
     os_user: str | None = None
 
 
+# Characters that show nothing of their own: non-spacing and enclosing marks (a letter with 24 accents is one
+# letter), format characters (zero-width space, soft hyphen), controls, private use and unassigned code points.
+# Spacing marks (Mc, such as Devanagari vowel signs) are written letters and count.
+UNSEEN = ("Mn", "Me", "Cf", "Cc", "Co", "Cn")
+
+
 def _written_length(notes: str) -> int:
-    """Characters a reader sees: combining marks (a letter with 24 accents) and runs of spaces do not add up."""
-    return sum(1 for ch in " ".join(notes.split()) if not unicodedata.category(ch).startswith("M"))
+    """Characters a reader sees, a run of spaces counted once."""
+    return sum(1 for ch in " ".join(notes.split()) if unicodedata.category(ch) not in UNSEEN)
 
 
 def identity_problem(identity: IdentityCheck) -> str | None:

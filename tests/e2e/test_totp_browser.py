@@ -93,7 +93,7 @@ def test_set_up_an_authenticator_app_and_sign_in_with_its_codes(
     assert key.inner_text().replace(" ", "") == secret
     # The hint names the account as the QR code does (issuer and email: fields above), not the issuer alone.
     expect(page.locator("details.manual-key")).to_contain_text(
-        f"Account name: {ISSUER} ({EMAIL}), as a scanned code would name it. Spaces in the key do not matter.")
+        f"Account name: {ISSUER} ({EMAIL}). Spaces in the key do not matter.")
     assert oathtool_code(secret, clock()) == totp(secret, clock()), "tests/otp.py disagrees with oathtool"
 
     # 3. The countdown hint is filled in and shown by the page's script (it starts hidden; without

@@ -187,6 +187,8 @@ def test_disabling_records_the_identity_check_and_signs_the_user_out(app, make_u
         ({"notes": "checked it"}, "Write at least 20 characters of notes"),
         ({"notes": "a" + "\u0301" * 24}, "Write at least 20 characters of notes"),  # one letter, 24 accents
         ({"notes": "ok" + " " * 10 + "\t" * 10 + "fine"}, "Write at least 20 characters of notes"),
+        ({"notes": "a" + "\u200b" * 24}, "Write at least 20 characters of notes"),  # zero-width spaces
+        ({"notes": "a" + "\u00ad" * 24}, "Write at least 20 characters of notes"),  # soft hyphens
         ({"confirm_email": "someone@else.example"}, "The email address you typed is not this user&#39;s."),
     ]:
         refused = disable(browser, user.id, **fields)

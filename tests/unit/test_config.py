@@ -303,6 +303,30 @@ def test_production_refuses_every_spelling_of_memory_and_unknown_storage(tmp_pat
         finalise(production(RATELIMIT_STORAGE_URI=uri), tmp_path)
 
 
+@pytest.mark.parametrize("uri", ["redis+sentinel://s1:26379,s2:26379/portal", "redis+cluster://c1:7000",
+                                 "rediss://cache:6380/0", "redis+unix:///run/redis.sock?db=0"])
+def test_every_redis_scheme_is_taken_with_timeouts(tmp_path: Path, uri: str) -> None:
+    values = finalise(production(RATELIMIT_STORAGE_URI=uri), tmp_path)
+    assert values["RATELIMIT_STORAGE_URI"] == uri
+    assert values["RATELIMIT_STORAGE_OPTIONS"] == {"socket_connect_timeout": 2, "socket_timeout": 2}
+
+
+def test_production_needs_the_compiled_catalogues(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A catalogue that was never compiled would serve its language in English without a word.
+    source = tmp_path / "translations" / "zh_Hans" / "LC_MESSAGES"
+    source.mkdir(parents=True)
+    (source / "messages.po").write_text("")
+    monkeypatch.setattr(config, "TRANSLATIONS", tmp_path / "translations")
+    with pytest.raises(ConfigError, match=r"^LANGUAGES: zh_Hans not compiled; run make i18n-compile"):
+        finalise(production(), tmp_path)
+    assert finalise(read_settings({}), tmp_path)["LANGUAGES"] == ("en", "zh_Hans")  # development goes on
+    (source / "messages.mo").write_bytes(b"")
+    assert finalise(production(), tmp_path)["LANGUAGES"] == ("en", "zh_Hans")
+    monkeypatch.setattr(config, "TRANSLATIONS", tmp_path / "missing")
+    with pytest.raises(ConfigError, match=r"^LANGUAGES='en,zh_Hans': no catalogue for zh_Hans \(available: en\)"):
+        finalise(read_settings({}), tmp_path)
+
+
 def test_development_refuses_an_unknown_storage_and_lowers_the_scheme(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"^RATELIMIT_STORAGE_URI"):
         finalise(read_settings({"RATELIMIT_STORAGE_URI": "junk://x"}), tmp_path)
@@ -348,12 +372,17 @@ def test_languages_without_a_catalogue_stop_start_up(tmp_path: Path, languages: 
     assert finalise(read_settings({"LANGUAGES": "zh_Hans,en"}), tmp_path)["LANGUAGES"] == ("zh_Hans", "en")
 
 
-@pytest.mark.parametrize("sender", ["not an address", "@example.com", "a@b@c", "Sec <sec@example.com>\r\nBcc: x@y.z"])
-def test_a_sender_that_is_not_an_address_stops_start_up(tmp_path: Path, sender: str) -> None:
-    with pytest.raises(ConfigError, match=r"^MAIL_FROM="):
+@pytest.mark.parametrize("sender", ["not an address", "@example.com", "a@b@c", "Sec <sec@example.com>\r\nBcc: x@y.z",
+                                    "a@example.com, b@example.com", "Sec <s@example.com", "sec@example.com>"])
+def test_a_sender_that_is_not_one_address_stops_start_up(tmp_path: Path, sender: str) -> None:
+    with pytest.raises(ConfigError, match=r"^MAIL_FROM=.*: expected one address"):
         finalise(read_settings({}, {"MAIL_FROM": sender}), tmp_path)
-    for good in ("security@example.com", "2FA Portal <no-reply@example.com>", '"Sec, Team" <s@example.com>'):
-        assert finalise(read_settings({"MAIL_FROM": good}), tmp_path)["MAIL_FROM"] == good
+
+
+@pytest.mark.parametrize("sender", ["security@example.com", "2FA Portal <no-reply@example.com>",
+                                    '"Sec, Team" <s@example.com>', '"john doe"@example.com', "安全 <s@example.com>"])
+def test_a_sender_in_any_form_of_one_address_is_taken(tmp_path: Path, sender: str) -> None:
+    assert finalise(read_settings({"MAIL_FROM": sender}), tmp_path)["MAIL_FROM"] == sender
 
 
 def test_production_needs_its_public_address_over_https(tmp_path: Path) -> None:
@@ -368,7 +397,9 @@ def test_production_needs_its_public_address_over_https(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("url", ["javascript:alert(1)", "2fa.example.com", "https://", "https://u:p@2fa.example.com",
                                  "https://2fa.example.com/?next=x", "https://2fa.example.com/#x",
-                                 "https://2fa.example.com:port", "ftp://2fa.example.com"])
+                                 "https://2fa.example.com:port", "ftp://2fa.example.com",
+                                 "https://2fa.example.com/?", "https://2fa.example.com/#", "https://exa mple.com",
+                                 "https://2fa.example.com:0", "https://2fa.example.com:70000", "https://-x.example"])
 def test_a_public_address_that_is_not_one_stops_start_up(tmp_path: Path, url: str) -> None:
     with pytest.raises(ConfigError, match=r"^MAIL_SITE_URL=.*: expected the portal's address"):
         finalise(read_settings({"MAIL_SITE_URL": url}), tmp_path)

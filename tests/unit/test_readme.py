@@ -16,8 +16,9 @@ def test_readme_opens_with_make_run_and_make_test():
     assert "make test" in first_block
 
 
-def test_settings_table_lists_every_setting_with_its_default():
+def test_settings_table_lists_every_setting_with_its_default_and_meaning():
     rows = dict(re.findall(r"^\| `(\w+)` \| ([^|]+) \|", README, flags=re.MULTILINE))
+    meanings = dict(re.findall(r"^\| `(\w+)` \| [^|]+ \| (.+) \|$", README, flags=re.MULTILINE))
     assert set(rows) == {s.name for s in SETTINGS}
     for setting in SETTINGS:
         default = setting.default
@@ -25,3 +26,4 @@ def test_settings_table_lists_every_setting_with_its_default():
             default = ",".join(default)
         shown = "(none)" if default in (None, "") else f"`{default}`"
         assert rows[setting.name].strip() == shown, setting.name
+        assert meanings[setting.name] == setting.doc, setting.name  # the table says what portal/config.py says
