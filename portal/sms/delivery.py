@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 
 from portal import audit
 from portal.clock import as_utc
@@ -54,8 +54,15 @@ def _cap(where: object, since: datetime, limit: int, span: timedelta, now: datet
 def check_caps(factor: SmsFactor, now: datetime) -> Wait | None:
     cfg = current_app.config
     per_window, per_day = cfg["SMS_SENDS_PER_10_MINUTES"], cfg["SMS_SENDS_PER_DAY"]
+    # Security: the number's cap keeps anyone from flooding a phone, but strangers must not spend its owner's
+    # budget: anyone can type a number into a setup, so a sign-in code to a confirmed phone counts only the
+    # sign-in codes sent to it (only accounts that proved they hold the phone send those). A setup text counts
+    # every text to the number.
+    number = SmsSend.phone_key == phone_key(factor.phone)
+    if purpose_of(factor) is Purpose.SIGN_IN:
+        number = and_(number, SmsSend.purpose == str(Purpose.SIGN_IN))
     for reason, where, limit, span in (
-        ("number", SmsSend.phone_key == phone_key(factor.phone), per_window, WINDOW),
+        ("number", number, per_window, WINDOW),
         ("account", SmsSend.user_id == factor.user_id, per_window, WINDOW),
         ("day", SmsSend.user_id == factor.user_id, per_day, DAY),
     ):
