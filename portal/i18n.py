@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, abort, current_app, has_request_context, redirect, request
 from flask_babel import get_locale, get_translations
@@ -63,11 +64,26 @@ def choose() -> Response:
     return response
 
 
+def return_path() -> str:
+    """Where the language switch brings the reader back: this page when it can be fetched again (a GET); for the
+    answer to a form (a refused resend, say, at an address that only takes POST), the page the form was on."""
+    if request.method in ("GET", "HEAD"):
+        return request.full_path.rstrip("?")
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc != request.host:
+        return "/"
+    return safe_next(referrer.path + (f"?{referrer.query}" if referrer.query else ""), default="/")
+
+
 def init_app(app: Flask) -> None:
     from portal.phone import mask
 
-    app.jinja_env.globals.update(html_lang=html_lang, language_names=LANGUAGE_NAMES, plural_forms=plural_forms)
+    app.jinja_env.globals.update(html_lang=html_lang, language_names=LANGUAGE_NAMES, plural_forms=plural_forms,
+                                 language_return=return_path)
     app.jinja_env.filters["mask_phone"] = mask
+    from portal.sms.messages import WaitMessage
+
+    app.jinja_env.tests["wait"] = lambda value: isinstance(value, WaitMessage)
 
 
 def current_language() -> str:

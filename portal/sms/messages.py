@@ -15,14 +15,19 @@ def seconds_until(when: datetime, now: datetime) -> int:
     return max(1, int((when - now).total_seconds() + 0.999))
 
 
-def wait_message(wait: Wait, now: datetime) -> str:
+class WaitMessage(str):
+    """How long until the next text may be sent: a page's countdown makes it stale at zero (Jinja test "wait")."""
+
+
+def wait_message(wait: Wait, now: datetime) -> WaitMessage:
     seconds = seconds_until(wait.retry_at, now)
     if wait.reason == "cooldown":
-        return ngettext("You can request a new code in %(num)d second.",
-                        "You can request a new code in %(num)d seconds.", seconds)
+        return WaitMessage(ngettext("You can request a new code in %(num)d second.",
+                                    "You can request a new code in %(num)d seconds.", seconds))
     minutes = (seconds + 59) // 60
-    return ngettext("Too many codes were sent recently. You can request a new code in %(num)d minute.",
-                    "Too many codes were sent recently. You can request a new code in %(num)d minutes.", minutes)
+    return WaitMessage(ngettext(
+        "Too many codes were sent recently. You can request a new code in %(num)d minute.",
+        "Too many codes were sent recently. You can request a new code in %(num)d minutes.", minutes))
 
 
 def fault_message(error: SmsError) -> str:

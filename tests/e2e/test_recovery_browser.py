@@ -127,6 +127,18 @@ def test_lose_the_phone_and_sign_in_with_a_recovery_code(
     expect(page.locator("main")).to_contain_text("Your authenticator app is set up.")
     expect(page.locator("main")).to_contain_text("This is the only time they are shown.")
     screenshot("01-codes")
+    # Changing the language would reload this page and lose the codes: the footer offers no switch here.
+    expect(page.locator("footer form.language")).to_have_count(0)
+    expect(page.locator("footer")).to_have_text("Save your codes first: the language can be changed on the next page.")
+    # On a phone's width every code stays on one line (a code broken at its hyphen is easy to copy wrong) and
+    # nothing makes the page scroll sideways.
+    page.set_viewport_size({"width": 390, "height": 844})
+    heights = page.locator("#recovery-codes li").evaluate_all(
+        "items => items.map(li => li.getBoundingClientRect().height)")
+    line = page.locator("#recovery-codes code").first.evaluate("c => parseFloat(getComputedStyle(c).lineHeight) || 0")
+    assert max(heights) < 1.8 * (line or 24), heights
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.set_viewport_size({"width": 1280, "height": 800})
 
     # 2. "Download (.txt)" saves the codes shown, one per line, under a heading naming the account.
     download_button = page.get_by_role("button", name="Download (.txt)", exact=True)
@@ -165,6 +177,9 @@ def test_lose_the_phone_and_sign_in_with_a_recovery_code(
     save_recovery_codes(page, base)
     expect(recovery_card(page)).to_contain_text("10 recovery codes left.")
     assert_codes_absent(page, codes)
+    page.set_viewport_size({"width": 390, "height": 844})  # the account page, sessions table included, fits
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.set_viewport_size({"width": 1280, "height": 800})
 
     # 4. Back from /account must not show the codes again. The codes page was the answer to a POST
     #    sent with Cache-Control: no-store, so Chromium has nothing to show but its "Confirm form

@@ -46,6 +46,7 @@ from tests.e2e.sms_journeys import (
     sign_in,
     sign_out,
     sms_card,
+    waiting_pattern,
     wrong_code,
 )
 from tests.e2e.support import ConsoleError
@@ -311,3 +312,34 @@ def test_enroll_and_sign_in_by_sms_in_chinese(
         assert all("2FA Portal" in body for body in bodies), bodies
 
     assert [str(e) for e in console_errors] == []
+
+
+def test_a_refused_early_resend_with_javascript_and_a_language_switch_after_it(
+    live_server: str, browser_page: Page, console_errors: list[ConsoleError], twilio: TwilioDouble,
+) -> None:
+    """A resend inside the cooldown that reaches the server anyway (a second tab, a fast double press): the red
+    wait message goes when the countdown reaches zero (it would contradict it), the held-back button looks
+    held back, and switching language on that answer returns to the page the form was on, not to a POST-only
+    address (which answered 405)."""
+    page, base = browser_page, live_server
+    register(page, base, "early-e2e@example.com")
+    open_phone_setup(page, base)
+    enter_phone(page)
+    expect(page).to_have_url(f"{base}/account/2fa/sms/confirm")
+    expect_counting(page)
+    button = resend_button(page)
+    assert button.evaluate("b => getComputedStyle(b).opacity") == "0.5"
+    assert button.evaluate("b => getComputedStyle(b).cursor") == "not-allowed"
+    with answered(page, 429, console_errors, "/account/2fa/sms/resend"):
+        page.evaluate("document.querySelector('[data-countdown-button]').form.submit()")
+    expect(form_alert(page)).to_have_text(waiting_pattern(EN))
+    expect_counting(page)
+    expect_ready(page, timeout=COUNTDOWN_TIMEOUT)
+    expect(form_alert(page)).to_be_hidden()  # no "wait 3 seconds" beside "you can request a new code now"
+    assert button.evaluate("b => getComputedStyle(b).opacity") == "1"
+    assert page.locator("footer input[name=next]").input_value() == "/account/2fa/sms/confirm"
+    with page.expect_response(lambda r: r.url == f"{base}/account/2fa/sms/confirm") as back:
+        page.locator("footer").get_by_role("button", name="中文").click()
+    assert back.value.status == 200
+    expect(heading(page, ZH("Confirm your phone"))).to_be_visible()
+    assert len(twilio.inbox(PHONE)) == 1  # nothing but the first text went out

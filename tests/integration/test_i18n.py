@@ -57,3 +57,24 @@ def test_error_pages_and_form_errors_are_translated(client):
     assert response.status_code == 400
     assert "The email address or password is incorrect." not in response.text
     assert '<html lang="zh-Hans">' in response.text
+
+
+def test_the_switch_on_a_forms_answer_returns_to_the_page_the_form_was_on(client):
+    # The answer to a POST (a refused form, say) is at an address a GET may not reach: the switch goes back to
+    # the page the form was sent from, and only to one on this site.
+    import re
+
+    def next_of(response) -> str:
+        return re.search(r'name="next" value="([^"]*)"', response.text)[1]
+
+    page = client.get("/login?next=/account")
+    assert next_of(page) == "/login?next=/account"
+    token = csrf_token(page)
+    for referrer, expected in [("http://localhost/login?next=/account", "/login?next=/account"),
+                               ("https://evil.example/login", "/"), (None, "/"),
+                               ("http://localhost//evil.example/x", "/")]:
+        headers = {"Referer": referrer} if referrer else {}
+        refused = client.post("/login", data={"csrf_token": token, "email": "nobody@example.com",
+                                              "password": "not the password"}, headers=headers)
+        assert refused.status_code in (200, 400), refused.status_code
+        assert next_of(refused) == expected, (referrer, next_of(refused))

@@ -58,6 +58,25 @@ def test_register_refuses_bad_input_with_clear_message(app, client, email, passw
     assert users(app) == []
 
 
+@pytest.mark.parametrize(("email", "password", "confirm", "focused"), [
+    ("a@example.com", "short", None, "password"),
+    ("a@example.com", GOOD_PASSWORD, "something else", "password_confirm"),
+    ("not-an-email", "short", None, "email"),  # the first field in error, in the order of the form
+    (None, None, None, "email"),  # a fresh form: the first field
+])
+def test_register_puts_the_focus_on_the_first_field_in_error(client, email, password, confirm, focused):
+    # A keyboard or screen-reader user lands where the problem is, and hears its message and the hint with it.
+    response = client.get("/register") if email is None else register(client, email, password, confirm)
+    inputs = {name: tag for tag in re.findall(r"<input [^>]+>", response.text)
+              for name in re.findall(r'name="(\w+)"', tag)}
+    assert [name for name, tag in inputs.items() if " autofocus" in tag] == [focused], inputs
+    described = re.search(r'aria-describedby="([^"]+)"', inputs["password"])
+    assert described is not None and "password-hint" in described[1].split()
+    assert 'id="password-hint"' in response.text
+    if focused != "email" or email is not None:
+        assert f'aria-describedby="{focused}-error' in inputs[focused]
+
+
 def test_register_duplicate_email_in_other_case_keeps_first_account(app, client, make_user):
     original = make_user("dup@example.com")
     response = register(client, "DUP@example.com")
