@@ -64,6 +64,11 @@ def choose() -> Response:
     return response
 
 
+def sentence_gap() -> str:
+    """What goes between two sentences of the page's language: a space, or nothing in Chinese (。 ends one)."""
+    return "" if current_language().startswith("zh") else " "
+
+
 def return_path() -> str:
     """Where the language switch brings the reader back: this page when it can be fetched again (a GET); for the
     answer to a form (a refused resend, say, at an address that only takes POST), the page the form was on."""
@@ -79,7 +84,7 @@ def init_app(app: Flask) -> None:
     from portal.phone import mask
 
     app.jinja_env.globals.update(html_lang=html_lang, language_names=LANGUAGE_NAMES, plural_forms=plural_forms,
-                                 language_return=return_path)
+                                 language_return=return_path, sentence_gap=sentence_gap)
     app.jinja_env.filters["mask_phone"] = mask
     from portal.sms.messages import WaitMessage
 

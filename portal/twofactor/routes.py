@@ -15,6 +15,7 @@ from portal.account import notices
 from portal.auth import flow
 from portal.clock import now
 from portal.extensions import db
+from portal.i18n import sentence_gap
 from portal.models import User
 from portal.responses import locked_response, wait_response
 from portal.security import client_ip, safe_next
@@ -166,7 +167,7 @@ def low_codes_warning(left: int) -> Markup:
     """The warning for LOW_WATER codes or fewer, with a link to the recovery codes page."""
     text = _("No recovery codes are left.") if left == 0 else ngettext(
         "Only %(num)d recovery code is left.", "Only %(num)d recovery codes are left.", left)
-    return escape(text) + " " + _link(url_for("recovery_codes.overview"), _("Generate new codes"))
+    return escape(text) + sentence_gap() + _link(url_for("recovery_codes.overview"), _("Generate new codes"))
 
 
 def _after_sign_in(user: User, method: Method, left: int | None) -> None:
@@ -174,7 +175,7 @@ def _after_sign_in(user: User, method: Method, left: int | None) -> None:
     if method.kind == "recovery":
         flash(escape(ngettext("You signed in with a recovery code. %(num)d code is left.",
                               "You signed in with a recovery code. %(num)d codes are left.", left or 0))
-              + " " + _lost_phone_hint(user), "warning")
+              + sentence_gap() + _lost_phone_hint(user), "warning")
     if method.primary or methods.is_on(user):  # two-step verification is on: the codes are the way back in
         count = remaining(user)
         if count <= LOW_WATER:

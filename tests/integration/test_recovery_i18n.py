@@ -114,22 +114,24 @@ def test_the_notices_after_signing_in_in_chinese(app, enrollment, clock):
     assert redeem(browser, casual(enrollment.recovery_codes[0])).status_code == 302
     account = browser.get("/account").text
     assert '<html lang="zh-Hans">' in account
+    # Chinese sentences follow one another without a space ("。" ends each); the English page keeps its spaces.
+    assert "UTC。" in account and not re.search(r"UTC。\s+\S", account)
     [(text, links)] = flashes(account)
-    assert text == "您已使用恢复码登录，还剩 9 个恢复码。 如果手机丢失，请重新设置身份验证器应用。"
+    assert text == "您已使用恢复码登录，还剩 9 个恢复码。如果手机丢失，请重新设置身份验证器应用。"
     assert links == [("/account/2fa/totp", "重新设置身份验证器应用")]
     for code in enrollment.recovery_codes[1:7]:
         assert redeem(zh_pending(app), code).status_code == 302
     browser = zh_pending(app)
     clock.advance(30)
     assert send_totp(browser, totp(enrollment.secret, clock())).status_code == 302
-    assert flashes(browser.get("/account").text) == [("仅剩 3 个恢复码。 生成新的恢复码",
+    assert flashes(browser.get("/account").text) == [("仅剩 3 个恢复码。生成新的恢复码",
                                                      [(CODES_PAGE, "生成新的恢复码")])]
     for code in enrollment.recovery_codes[7:]:
         assert redeem(zh_pending(app), code).status_code == 302
     browser = zh_pending(app)
     clock.advance(30)
     assert send_totp(browser, totp(enrollment.secret, clock())).status_code == 302
-    assert flashes(browser.get("/account").text) == [("已没有剩余的恢复码。 生成新的恢复码",
+    assert flashes(browser.get("/account").text) == [("已没有剩余的恢复码。生成新的恢复码",
                                                      [(CODES_PAGE, "生成新的恢复码")])]
 
 

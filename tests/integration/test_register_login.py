@@ -170,8 +170,12 @@ def test_password_step_is_limited_per_ip(app, make_user, make_app):
         assert login(strict.test_client(), f"someone{i}@example.com", "wrong guess 123").status_code == 400
     limited = login(strict.test_client(), "ip@example.com")
     assert limited.status_code == 429
-    assert int(limited.headers["Retry-After"]) > 0
+    retry = int(limited.headers["Retry-After"])
+    assert 0 < retry <= 60
     assert "Too many requests" in limited.text
+    # The page says how long, as Retry-After does (within the second that passes between the two).
+    said = re.search(r"Too many attempts in a short time\. Wait (\d+) seconds?, then try again\.", limited.text)
+    assert said is not None and abs(int(said[1]) - retry) <= 1, limited.text[-1500:]
 
 
 def test_sign_in_without_csrf_token_is_refused(app, client, make_user):
