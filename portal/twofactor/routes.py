@@ -138,6 +138,8 @@ def _second_step(method: Method | None, template: str) -> Page:
         flash(_("Too many wrong codes. Sign in again with your password."), "warning")
         return redirect(url_for("auth.login"))
     form.code.errors.append(verdict_message(verdict, method.kind))
+    if row.failed_codes == current_app.config["PENDING_MAX_FAILURES"] - 1:
+        form.code.errors.append(_("One more wrong code ends this sign-in, and you will need your password again."))
     form.code.data = ""  # a refused code is no use in the box: the next attempt needs a new one
     return render_template(template, **page()), 400
 

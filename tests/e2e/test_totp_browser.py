@@ -80,6 +80,9 @@ def test_set_up_an_authenticator_app_and_sign_in_with_its_codes(
     uri, fields = read_setup_key(page, tmp_path)
     secret = fields["secret"]
     assert fields["type"] == "totp", uri
+    # Drawn at its own pixel size (not scaled by a border inside its box): every module the same size.
+    drawn = page.locator("#totp-qr").evaluate("i => [i.clientWidth, i.clientHeight, i.naturalWidth, i.naturalHeight]")
+    assert drawn[:2] == drawn[2:], drawn
     assert fields["label_issuer"] == ISSUER and fields["issuer"] == ISSUER, uri
     assert fields["account"] == EMAIL, uri
     raw_secret = re.search(r"[?&]secret=([^&]*)", uri)

@@ -98,10 +98,12 @@ def test_repeated_code_field_is_refused(app, pending, second_factor):
 
 def test_five_wrong_codes_drop_the_pending_sign_in(app, pending, second_factor):
     browser = pending()
-    for _ in range(4):
+    last_try = "One more wrong code ends this sign-in, and you will need your password again."
+    for n in range(4):
         response = send_code(browser, "000000")
         assert response.status_code == 400
         assert "That code is not correct." in response.text
+        assert (last_try in response.text) == (n == 3)  # said before the last try, not before
     response = send_code(browser, "000000")
     assert response.status_code == 302
     assert response.headers["Location"] == "/login"
