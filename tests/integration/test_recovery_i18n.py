@@ -16,8 +16,9 @@ from tests.support import csrf_token
 
 ZH = "zh-CN,zh;q=0.9,en;q=0.5"
 
-# Text that is not English prose: recovery codes, the sample code, an address, the issuer, key names.
-NOT_PROSE = re.compile(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}|[\w.+-]+@[\w.-]+|2FA Portal|UTC|Ctrl\+C|⌘C|Mac|\.txt")
+# Text that is not English prose: recovery codes, the sample code, a URL, an address, the issuer, key names.
+NOT_PROSE = re.compile(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}|https?://[^\s]+|[\w.+-]+@[\w.-]+|2FA Portal|UTC"
+                       r"|Ctrl\+C|⌘C|Mac|\.txt")
 SHOWN_ATTRIBUTES = {"data-done", "data-selected", "aria-label", "placeholder", "title", "alt"}
 
 
