@@ -505,15 +505,17 @@ def _site_url(url: str, production: bool) -> str:
             raise ConfigError("MAIL_SITE_URL: production needs the portal's public address (e.g. "
                               "https://2fa.example.com) for links in security notices and recovery-code files")
         return ""
+    bad = ConfigError(f"MAIL_SITE_URL={url!r}: expected the portal's address, such as https://2fa.example.com")
     try:
         parts = urlsplit(url)
-        port_ok = parts.port is None or 1 <= parts.port <= 65535  # a port that is not a number raises
+        port = parts.port  # a port that is not a number raises
     except ValueError:
-        parts, port_ok = None, False
-    host = parts.hostname or "" if parts is not None else ""
-    if (parts is None or parts.scheme not in ("http", "https") or not port_ok or "@" in parts.netloc
-            or "?" in url or "#" in url or not re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?|[0-9a-f:.]+", host)):
-        raise ConfigError(f"MAIL_SITE_URL={url!r}: expected the portal's address, such as https://2fa.example.com")
+        raise bad from None
+    host = parts.hostname or ""
+    if (parts.scheme not in ("http", "https") or (port is not None and not 1 <= port <= 65535)
+            or "@" in parts.netloc or "?" in url or "#" in url
+            or not re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?|[0-9a-f:.]+", host)):
+        raise bad
     if production and parts.scheme != "https":
         raise ConfigError(f"MAIL_SITE_URL={url!r}: production links must use https://")
     return url.rstrip("/")
