@@ -24,8 +24,8 @@ from portal.clock import now
 from portal.config import fernet_key
 from portal.crypto import passwords
 from portal.extensions import db
+from portal.factors.recovery import ALPHABET, LENGTH, RecoveryMethod, generate_set, selector_of
 from portal.models import User
-from portal.twofactor.methods.recovery import ALPHABET, LENGTH, RecoveryMethod, generate_set, selector_of
 
 PASSWORD = "correct horse battery staple"  # noqa: S105
 

@@ -59,38 +59,34 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     app.before_request(_refuse_repeated_fields)
 
-    from portal.account.routes import bp as account_bp
-    from portal.admin.routes import bp as admin_bp
+    from portal import factors
+    from portal.account import recovery_codes, routes
+    from portal.account import sms as sms_pages
+    from portal.account import totp as totp_pages
+    from portal.admin import audit as audit_pages  # noqa: F401  (importing a page module adds its routes)
+    from portal.admin import bp as admin_bp
+    from portal.admin import disable_requests, users  # noqa: F401  (importing a page module adds its routes)
+    from portal.auth import stepup
     from portal.auth.routes import bp as auth_bp
+    from portal.factors.recovery import RecoveryMethod
+    from portal.factors.sms import SmsMethod
+    from portal.factors.totp import TotpMethod
     from portal.health import bp as health_bp
-    from portal.twofactor import methods
-    from portal.twofactor.methods.recovery import RecoveryMethod
-    from portal.twofactor.methods.sms import SmsMethod
-    from portal.twofactor.methods.totp import TotpMethod
-    from portal.twofactor.recovery_routes import bp as recovery_bp
-    from portal.twofactor.routes import bp as twofactor_bp
-    from portal.twofactor.sms_routes import bp as sms_bp
-    from portal.twofactor.sms_signin import bp as sms_signin_bp
-    from portal.twofactor.totp_routes import bp as totp_bp
+    from portal.language import bp as language_bp
+    from portal.signin import routes as signin
+    from portal.signin import sms as signin_sms
 
-    app.register_blueprint(health_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(account_bp)
-    app.register_blueprint(twofactor_bp)
-    app.register_blueprint(totp_bp)
-    app.register_blueprint(recovery_bp)
-    app.register_blueprint(sms_bp)
-    app.register_blueprint(sms_signin_bp)
-    app.register_blueprint(admin_bp)
+    for blueprint in (health_bp, auth_bp, routes.bp, signin.bp, totp_pages.bp, recovery_codes.bp, sms_pages.bp,
+                      signin_sms.bp, admin_bp, stepup.bp, language_bp):
+        app.register_blueprint(blueprint)
     sms.init_app(app)
     if app.config["SMS_PROVIDER"] == "console":
         from portal.sms.dev_outbox import bp as dev_outbox_bp
 
         app.register_blueprint(dev_outbox_bp)
-    methods.register(app, TotpMethod(drift_limit=app.config["TOTP_DRIFT_STEPS"]))
-    methods.register(app, SmsMethod())
-    methods.register(app, RecoveryMethod())
-    app.register_blueprint(i18n.bp)
+    factors.register(app, TotpMethod(drift_limit=app.config["TOTP_DRIFT_STEPS"]))
+    factors.register(app, SmsMethod())
+    factors.register(app, RecoveryMethod())
     errors.init_app(app)
     cli.init_app(app)
 

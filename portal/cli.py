@@ -94,11 +94,11 @@ def _os_user() -> str:
 @click.option("--throttle-days", default=1, show_default=True, help="Forget password throttles this old.")
 def prune(throttle_days: int) -> None:
     """Delete expired sessions, expired authenticator setups and old password throttles."""
-    from portal.twofactor import totp_enrollment
+    from portal.factors import totp
 
     at = now()
     sessions = db.session.execute(delete(UserSession).where(UserSession.expires_at < at)).rowcount
-    setups = totp_enrollment.prune_expired(at)
+    setups = totp.prune_expired(at)
     throttles = throttle.prune(at - timedelta(days=throttle_days))
     db.session.commit()
     click.echo(f"Deleted {sessions} expired sessions, {setups} expired authenticator setups "

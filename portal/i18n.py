@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, current_app, has_request_context, redirect, request
+from flask import Flask, current_app, has_request_context, request
 from flask_babel import get_locale, get_translations
-from flask_babel import gettext as _
-from werkzeug.wrappers import Response
 
 from portal.security import safe_next
 
@@ -17,9 +15,6 @@ LANG_COOKIE_AGE = 365 * 86_400
 # Traditional-script regions are not served Simplified Chinese unasked; they fall through to English.
 TRADITIONAL = ("zh-tw", "zh-hk", "zh-mo", "zh-hant")
 LANGUAGE_NAMES = {"en": "English", "zh_Hans": "中文"}
-
-bp = Blueprint("i18n", __name__)
-
 
 def match_language(header_values: list[str], offered: tuple[str, ...]) -> str | None:
     """The first offered language in the client's order of preference (tags like zh-CN, zh-Hans-CN)."""
@@ -48,20 +43,6 @@ def select_locale() -> str:
 
 def html_lang() -> str:
     return str(get_locale()).replace("_", "-")
-
-
-@bp.route("/language", methods=["POST"])
-def choose() -> Response:
-    """Remember the language picked in the footer (CSRF-checked like every form)."""
-    lang = request.form.get("lang", "")
-    if lang not in current_app.config["LANGUAGES"]:
-        abort(400, _("That language is not available."))
-    response = redirect(safe_next(request.form.get("next"), default="/"))
-    response.set_cookie(
-        LANG_COOKIE, lang, max_age=LANG_COOKIE_AGE, httponly=True, samesite="Lax",
-        secure=current_app.config["SESSION_COOKIE_SECURE"],
-    )
-    return response
 
 
 def sentence_gap() -> str:

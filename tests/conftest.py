@@ -128,12 +128,12 @@ def second_factor() -> FixedCodeMethod:
 @pytest.fixture
 def app(database: Database, settings: dict[str, Any], clock: FakeClock,
         second_factor: FixedCodeMethod) -> Iterator[Flask]:
+    from portal import factors
     from portal.extensions import limiter
-    from portal.twofactor import methods
 
     app = create_app(app_settings(database.url, **settings))
     app.extensions["portal.clock"] = clock
-    methods.register(app, second_factor)
+    factors.register(app, second_factor)
     with app.app_context():
         limiter.reset()  # per-IP counters start at zero for every test
     yield app

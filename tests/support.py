@@ -13,8 +13,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from portal.factors import OK, Method, Reason, Verdict
 from portal.models import User
-from portal.twofactor.methods import OK, Method, Reason, Verdict
 
 CSRF_RE = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
 GOOD_PASSWORD = "violet elephant 42 hums"

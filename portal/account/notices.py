@@ -7,10 +7,9 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
-from portal import security_events
+from portal import factors, security_events
 from portal.account import activity
 from portal.models import AuditEvent, User
-from portal.twofactor import methods
 
 
 def since_previous_sign_in(user: User, signed_in: AuditEvent) -> None:
@@ -24,7 +23,7 @@ def since_previous_sign_in(user: User, signed_in: AuditEvent) -> None:
                              when=format_datetime(e.at), ip=e.ip or "?") for e in changes[-5:])
         flash(_("Since your last sign-in: %(changes)s. If this was not you, check your sign-in methods below "
                 "and contact support.", changes=listed), "warning")
-    if not methods.is_on(user) and security_events.disabled_by_support_since(user, signed_in):
+    if not factors.is_on(user) and security_events.disabled_by_support_since(user, signed_in):
         link = Markup('<a href="{url}">{label}</a>').format(url=url_for("totp.setup"),
                                                             label=_("Set up two-step verification again"))
         flash(escape(_("Support turned off two-step verification for your account, so your password alone "

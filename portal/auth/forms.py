@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField
+from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 # Security: WTForms caps lengths before any hashing, so nobody makes Argon2 chew a 60 KB "password".
@@ -39,3 +39,11 @@ class ReauthForm(FlaskForm):
 
 class PostForm(FlaskForm):
     """A form with nothing but its CSRF token, for buttons that change something."""
+
+
+class ConfirmForm(FlaskForm):
+    """The password and a current second-factor code, before an admin action."""
+
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password.")),
+                                                         Length(max=MAX_PASSWORD_INPUT)])
+    code = StringField(_l("Code"), validators=[DataRequired(_l("Enter the code.")), Length(max=64)])

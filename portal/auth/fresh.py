@@ -1,4 +1,5 @@
-"""fresh_auth_required: sensitive changes need the password confirmed within FRESH_AUTH_SECONDS."""
+"""Fresh proof for sensitive changes: the password within FRESH_AUTH_SECONDS (fresh_auth_required), and for
+admin actions the password and a second factor (stepped_up; the step-up page is auth.stepup)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,15 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import current_app, redirect, request, url_for
-from flask_login import login_required
+from flask import abort, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
 
+from portal import factors
 from portal.auth import flow
+from portal.extensions import login_manager
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -35,3 +40,20 @@ def fresh_auth_required(view: F) -> F:
         return view(*args, **kwargs)
 
     return wrapped  # type: ignore[return-value]
+
+
+def admin_refusal() -> Response | None:
+    """Why this request may not reach an admin page: not signed in, not an admin (403), or no second factor."""
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()  # type: ignore[no-any-return]  # Flask-Login is untyped
+    if not current_user.is_admin:
+        abort(403)
+    if not factors.is_on(current_user):
+        flash(_("Set up two-step verification for your own account before you use the admin pages."), "warning")
+        return redirect(url_for("account.overview"))
+    return None
+
+
+def stepped_up() -> bool:
+    """Whether the password and a second factor were both proved in this session within FRESH_AUTH_SECONDS."""
+    return flow.is_fresh_with_factor(flow.current_row())

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
-from portal import audit, security_events
+from portal import audit, factors, security_events
 from portal.account import notices
 from portal.auth import flow, throttle
 from portal.auth.forms import LoginForm, PostForm, ReauthForm, RegisterForm
@@ -22,7 +22,6 @@ from portal.extensions import db, limiter
 from portal.models import User
 from portal.responses import wait_response
 from portal.security import client_ip, safe_next
-from portal.twofactor import methods
 
 bp = Blueprint("auth", __name__)
 log = logging.getLogger("portal.auth")
@@ -98,14 +97,14 @@ def login() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str]
     if passwords().needs_rehash(user.password_hash):
         user.password_hash = passwords().hash(password)
     throttle.reset(email)
-    needs_second = methods.is_on(user)
+    needs_second = factors.is_on(user)
     flow.begin(user, needs_second_factor=needs_second, remember=bool(form.remember.data))
     signed_in = None if needs_second else audit.record(security_events.PASSWORD_ONLY, actor=user, subject=user,
                                                        ip=client_ip())
     db.session.commit()
     target = safe_next(request.args.get("next"))
     if signed_in is None:
-        return redirect(url_for("twofactor.choose", next=target))
+        return redirect(url_for("signin.choose", next=target))
     notices.since_previous_sign_in(user, signed_in)
     return redirect(target)
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from portal.twofactor.methods.base import Verdict
+from portal.factors.base import Verdict
 
 
 class Purpose(StrEnum):

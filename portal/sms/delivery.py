@@ -9,7 +9,6 @@ that did not happen remains.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -19,6 +18,7 @@ from portal import audit
 from portal.clock import as_utc
 from portal.crypto import keyed_hash
 from portal.extensions import db
+from portal.factors.base import Reason, Verdict, refused
 from portal.limits import insert_missing
 from portal.models import SmsFactor, SmsSend, SmsThrottle, User
 from portal.phone import mask
@@ -27,14 +27,6 @@ from portal.sms.base import Message, Purpose, SmsError
 
 WINDOW = timedelta(minutes=10)
 DAY = timedelta(days=1)
-
-
-@dataclass(frozen=True)
-class Wait:
-    """A send refused before any call to the provider: why, and when it may work."""
-
-    reason: str  # "cooldown", or the cap reached: "number" | "account" | "day" ("cap" when not known)
-    retry_at: datetime
 
 
 def phone_key(phone: str) -> str:
@@ -51,7 +43,8 @@ def _cap(where: object, since: datetime, limit: int, span: timedelta, now: datet
     return max(as_utc(times[-1]) + span, now + timedelta(seconds=1))
 
 
-def check_caps(factor: SmsFactor, now: datetime) -> Wait | None:
+def check_caps(factor: SmsFactor, now: datetime) -> Verdict | None:
+    """A THROTTLED verdict (with its retry_at) when a cap per number, account or day is reached."""
     cfg = current_app.config
     per_window, per_day = cfg["SMS_SENDS_PER_10_MINUTES"], cfg["SMS_SENDS_PER_DAY"]
     # Security: the number's cap keeps anyone from flooding a phone, but strangers must not spend its owner's
@@ -61,14 +54,14 @@ def check_caps(factor: SmsFactor, now: datetime) -> Wait | None:
     number = SmsSend.phone_key == phone_key(factor.phone)
     if purpose_of(factor) is Purpose.SIGN_IN:
         number = and_(number, SmsSend.purpose == str(Purpose.SIGN_IN))
-    for reason, where, limit, span in (
-        ("number", number, per_window, WINDOW),
-        ("account", SmsSend.user_id == factor.user_id, per_window, WINDOW),
-        ("day", SmsSend.user_id == factor.user_id, per_day, DAY),
+    for where, limit, span in (
+        (number, per_window, WINDOW),
+        (SmsSend.user_id == factor.user_id, per_window, WINDOW),
+        (SmsSend.user_id == factor.user_id, per_day, DAY),
     ):
         until = _cap(where, now - span, limit, span, now)
         if until is not None:
-            return Wait(reason, until)
+            return refused(Reason.THROTTLED, until)
     return None
 
 
@@ -97,7 +90,7 @@ def _next_send_at(key: str) -> datetime | None:
     return as_utc(until) if until is not None else None
 
 
-def _claim(factor: SmsFactor, purpose: Purpose, now: datetime) -> Wait | None:
+def _claim(factor: SmsFactor, purpose: Purpose, now: datetime) -> Verdict | None:
     """Claim the account's cooldown and lock the number, then count the caps; None if the send may go.
 
     Security: the account's row is claimed by a conditional UPDATE, so one of parallel sends wins it;
@@ -118,7 +111,7 @@ def _claim(factor: SmsFactor, purpose: Purpose, now: datetime) -> Wait | None:
     if claimed != 1:
         db.session.rollback()
         soonest = now + timedelta(seconds=1)  # the winner's claim is in the future, or about to be
-        return Wait("cooldown", max(_next_send_at(account) or soonest, soonest))
+        return refused(Reason.COOLDOWN, max(_next_send_at(account) or soonest, soonest))
     db.session.execute(update(SmsThrottle).where(SmsThrottle.key == number)
                        .values(next_send_at=SmsThrottle.next_send_at)  # changes nothing; takes the row's lock
                        .execution_options(synchronize_session=False))
@@ -129,8 +122,11 @@ def _claim(factor: SmsFactor, purpose: Purpose, now: datetime) -> Wait | None:
 
 
 def send(factor: SmsFactor, purpose: Purpose, *, language: str, now: datetime,
-         ip: str | None = None) -> Wait | None:
-    """Send a new code to factor's phone, or say how long to wait. Commits. Raises SmsError (undone).
+         ip: str | None = None) -> Verdict | None:
+    """Send a new code to factor's phone (None), or say how long to wait: a COOLDOWN or THROTTLED verdict.
+
+    Commits: the claim on the cooldown and the caps before the provider is called (so a slow provider holds no
+    lock), and the send's audit row after it. Raises SmsError, with everything of the send undone.
 
     What the caller has pending (a new number) is committed with the claim. A text that went out is in
     the audit log (masked number, purpose, ip): sms.sent.

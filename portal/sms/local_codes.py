@@ -17,9 +17,9 @@ from sqlalchemy import ColumnElement, delete, select, update
 
 from portal.crypto import keyed_hash
 from portal.extensions import db
+from portal.factors.base import OK, Reason, Verdict
 from portal.models import SmsCode
 from portal.sms.base import Message
-from portal.twofactor.methods.base import OK, Reason, Verdict
 
 
 def new_code() -> str:
@@ -37,11 +37,6 @@ def store(message: Message, code: str, now: datetime, ttl: timedelta | None = No
     ttl = ttl or timedelta(seconds=current_app.config["SMS_CODE_TTL"])
     db.session.add(SmsCode(user_id=message.user_id, purpose=str(message.purpose), code_hash=_hash(message, code),
                            created_at=now, expires_at=now + ttl, checks=0))
-
-
-def discard(message: Message) -> None:
-    db.session.execute(delete(SmsCode).where(SmsCode.user_id == message.user_id,
-                                             SmsCode.purpose == str(message.purpose)))
 
 
 def _where(message: Message) -> tuple[ColumnElement[bool], ...]:
@@ -63,7 +58,7 @@ def _why_not(message: Message) -> Verdict:
     return Verdict(ok=False, reason=Reason.EXPIRED)
 
 
-def admit(message: Message, now: datetime) -> tuple[int, str] | Verdict:
+def counted_live_code(message: Message, now: datetime) -> tuple[int, str] | Verdict:
     """Count a check of the live code of (user, purpose): its row id and stored hash, or why there is none."""
     # Security: the check is counted before the comparison, by a conditional UPDATE.
     admitted = db.session.execute(
@@ -76,8 +71,8 @@ def admit(message: Message, now: datetime) -> tuple[int, str] | Verdict:
     return (admitted[0], admitted[1]) if admitted is not None else _why_not(message)
 
 
-def live(message: Message, now: datetime) -> tuple[int, str] | Verdict:
-    """Like admit, without counting (for codes whose checks the provider counts itself: Twilio Verify)."""
+def live_code(message: Message, now: datetime) -> tuple[int, str] | Verdict:
+    """Like counted_live_code, without counting (for codes whose checks the provider counts itself: Twilio Verify)."""
     row = db.session.execute(select(SmsCode.id, SmsCode.code_hash).where(*_where(message), *_live(now))).first()
     return (row[0], row[1]) if row is not None else _why_not(message)
 
@@ -101,7 +96,7 @@ def consume(row_id: int, stored: str, now: datetime) -> Verdict:
 
 def check(message: Message, code: str, now: datetime) -> Verdict:
     """Count the check, then compare; a match is consumed. The caller commits."""
-    admitted = admit(message, now)
+    admitted = counted_live_code(message, now)
     if isinstance(admitted, Verdict):
         return admitted
     row_id, stored = admitted

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
+from portal.factors.base import Verdict
 from portal.sms import local_codes, texts
 from portal.sms.base import Message
-from portal.twofactor.methods.base import Verdict
 
 
 class LocalCodeProvider:

@@ -7,8 +7,8 @@ from datetime import datetime
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from portal.factors.base import Reason, Verdict
 from portal.sms.base import Fault, SmsError, retry_after
-from portal.sms.delivery import Wait
 
 
 def seconds_until(when: datetime, now: datetime) -> int:
@@ -19,9 +19,10 @@ class WaitMessage(str):
     """How long until the next text may be sent: a page's countdown makes it stale at zero (Jinja test "wait")."""
 
 
-def wait_message(wait: Wait, now: datetime) -> WaitMessage:
-    seconds = seconds_until(wait.retry_at, now)
-    if wait.reason == "cooldown":
+def wait_message(wait: Verdict, now: datetime) -> WaitMessage:
+    """The sentence for a send refused by the resend cooldown (COOLDOWN) or a cap (THROTTLED)."""
+    seconds = seconds_until(wait.retry_at or now, now)
+    if wait.reason is Reason.COOLDOWN:
         return WaitMessage(ngettext("You can request a new code in %(num)d second.",
                                     "You can request a new code in %(num)d seconds.", seconds))
     minutes = (seconds + 59) // 60

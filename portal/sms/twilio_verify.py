@@ -14,10 +14,10 @@ from typing import Any
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
+from portal.factors.base import Reason, Verdict
 from portal.sms import local_codes
 from portal.sms.base import Message
 from portal.sms.twilio_errors import twilio_fault
-from portal.twofactor.methods.base import Reason, Verdict
 
 # Our languages → Verify's locales (https://www.twilio.com/docs/verify/supported-languages).
 LOCALES = {"en": "en", "zh_Hans": "zh-CN"}
@@ -45,7 +45,7 @@ class TwilioVerifyProvider:
     def check_code(self, message: Message, code: str, *, now: datetime) -> Verdict:
         # Security: without a live binding for this user, purpose and phone, Twilio is not even asked:
         # a code texted to a shared phone for another account, or to confirm a number, signs nobody in.
-        found = local_codes.live(message, now)  # Twilio counts the checks (5 per verification)
+        found = local_codes.live_code(message, now)  # Twilio counts the checks (5 per verification)
         if isinstance(found, Verdict):
             return found
         row_id, stored = found

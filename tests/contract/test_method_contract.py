@@ -15,13 +15,15 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from portal import factors
 from portal.extensions import db
+from portal.factors import Method, Reason, Verdict
+from portal.factors import sms as sms_enrollment
+from portal.factors import totp as totp_enrollment
+from portal.factors.recovery import ALPHABET, LENGTH, generate_set, selector_of
 from portal.models import RecoveryCode, SmsFactor, User
 from portal.sms import delivery
 from portal.sms.base import Purpose
-from portal.twofactor import methods, sms_enrollment, totp_enrollment
-from portal.twofactor.methods import Method, Reason, Verdict
-from portal.twofactor.methods.recovery import ALPHABET, LENGTH, generate_set, selector_of
 from tests import otp
 from tests.support import FakeClock
 from tests.twilio_double.fixtures import Inbox
@@ -202,7 +204,7 @@ class SmsHarness(Harness):
     def valid_code(self, user: User) -> str:
         """Challenge (a sign-in text, after the cooldown) and read the code from the phone."""
         with self.app.app_context():
-            method = methods.get("sms")
+            method = factors.get("sms")
             assert method is not None
             verdict = method.challenge(user, now=self.clock())
             if verdict.reason is Reason.COOLDOWN and verdict.retry_at is not None:
@@ -271,7 +273,7 @@ def harness(harness_class: type[Harness], app: Flask, clock: FakeClock, sms_inbo
 @pytest.fixture
 def method(app: Flask, harness: Harness) -> Method:
     with app.app_context():
-        found = methods.get(harness.kind)
+        found = factors.get(harness.kind)
     assert found is not None, f"the app registers no {harness.kind!r} method"
     return found
 

@@ -15,10 +15,10 @@ import pytest
 from flask import Flask
 
 from portal.extensions import db
+from portal.factors import Reason, Verdict
 from portal.models import User
 from portal.sms import provider
 from portal.sms.base import Fault, Message, Purpose, SmsError
-from portal.twofactor.methods import Reason, Verdict
 from tests.support import FakeClock
 from tests.twilio_double import ScriptedFailure, TwilioDouble
 from tests.twilio_double.fixtures import LOCAL_PROVIDERS, PROVIDERS, TWILIO_PROVIDERS

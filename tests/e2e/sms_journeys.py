@@ -83,7 +83,7 @@ def sms_card(page: Page, words: Words = EN) -> Any:
 
 
 def resend_box(page: Page) -> Any:
-    """The countdown and its button (templates/twofactor/_sms_resend.html)."""
+    """The countdown and its button (templates/signin/_sms_resend.html)."""
     return page.locator("main .sms-resend")
 
 

@@ -149,9 +149,9 @@ def seed_with_authenticator(database: Database, email: str, clock: FakeClock, *,
     import portal
     from portal.crypto import passwords
     from portal.extensions import db
+    from portal.factors import totp as totp_enrollment
+    from portal.factors.recovery import generate_set
     from portal.models import User
-    from portal.twofactor import totp_enrollment
-    from portal.twofactor.methods.recovery import generate_set
 
     app = portal.create_app(app_settings(database.url))
     with app.app_context():

@@ -18,11 +18,11 @@ from werkzeug.test import TestResponse
 
 from portal.clock import as_utc
 from portal.extensions import db
+from portal.factors import totp as totp_enrollment
+from portal.factors.recovery import generate_set
 from portal.models import AuditEvent, SmsCode, SmsFactor, SmsSend, SmsThrottle, User
 from portal.sms.base import Purpose
 from portal.sms.delivery import account_key, purpose_of
-from portal.twofactor import totp_enrollment
-from portal.twofactor.methods.recovery import generate_set
 from tests import otp
 from tests.support import FakeClock, csrf_token, login
 from tests.twilio_double.fixtures import LOCAL_PROVIDERS, PROVIDERS, TWILIO_PROVIDERS, Inbox

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import delete, func, insert, select, update
 
 from portal.extensions import db
+from portal.factors.recovery import generate_set, set_token, shown
 from portal.models import AuditEvent, RecoveryCode, SmsFactor, User
-from portal.twofactor.methods.recovery import generate_set, set_token, shown
 from tests.conftest import serving
 from tests.integration.test_concurrency import Browser
 from tests.integration.totp_helpers import csrf_token_from, recovery_codes_on, send_totp
@@ -196,7 +196,7 @@ def test_a_recovery_code_works_once(app, enrollment):
 def while_checking(monkeypatch, action):
     """Run action(conn) on another connection, committed, while a recovery code's Argon2 check runs (as another
     request of the same account would, between the code's row being read and being marked used)."""
-    import portal.twofactor.methods.recovery as recovery
+    import portal.factors.recovery as recovery
 
     real = recovery.passwords
 
@@ -219,7 +219,7 @@ def test_an_old_code_checked_while_a_new_set_is_made_signs_in_nothing_and_uses_u
     # highest id out again after a delete; here every id is reused, on both databases).
     from portal.clock import now
     from portal.crypto import passwords
-    from portal.twofactor.methods.recovery import new_code, selector_of
+    from portal.factors.recovery import new_code, selector_of
 
     def new_set(conn):
         old = conn.execute(select(RecoveryCode.id, RecoveryCode.user_id).order_by(RecoveryCode.id)).all()

@@ -19,9 +19,9 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.extensions import db
+from portal.factors import recovery
+from portal.factors.recovery import RecoveryMethod, generate_set
 from portal.models import AuditEvent, RecoveryCode, User
-from portal.twofactor.methods import recovery
-from portal.twofactor.methods.recovery import RecoveryMethod, generate_set
 from tests.conftest import postgres_admin, serving
 from tests.integration.test_concurrency import Browser
 from tests.integration.totp_helpers import csrf_token_from, recovery_codes_on

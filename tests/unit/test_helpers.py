@@ -11,9 +11,9 @@ from flask import Flask
 from portal import create_app
 from portal.account.agents import describe_agent
 from portal.auth.passwords import canonical_email, common_passwords, password_problems
+from portal.factors.base import canonical_digits
 from portal.i18n import match_language
 from portal.security import safe_next
-from portal.twofactor.codes import canonical_digits
 from tests.conftest import app_settings
 from tests.support import GOOD_PASSWORD
 

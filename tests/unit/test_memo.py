@@ -9,9 +9,9 @@ from sqlalchemy import insert, update
 
 from portal import memo
 from portal.extensions import db
+from portal.factors.recovery import has_set, remaining
+from portal.factors.totp import accept_step, confirmed_factor
 from portal.models import AuditEvent, RecoveryCode, TotpFactor, User
-from portal.twofactor.methods.recovery import has_set, remaining
-from portal.twofactor.methods.totp import accept_step, confirmed_factor
 from tests.support import FakeClock, statements
 
 

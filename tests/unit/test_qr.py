@@ -9,7 +9,7 @@ import io
 import pytest
 from PIL import Image
 
-from portal.twofactor.qr import BORDER, qr_image
+from portal.account.qr import BORDER, qr_image
 from tests.otp import decode_qr
 
 URIS = [

@@ -16,10 +16,9 @@ from sqlalchemy import select
 
 from portal.clock import as_utc
 from portal.extensions import db
-from portal.models import RecoveryCode, User
-from portal.twofactor.methods import recovery
-from portal.twofactor.methods.base import Reason, Verdict
-from portal.twofactor.methods.recovery import (
+from portal.factors import recovery
+from portal.factors.base import Reason, Verdict
+from portal.factors.recovery import (
     ALPHABET,
     CODES_PER_SET,
     LENGTH,
@@ -35,6 +34,7 @@ from portal.twofactor.methods.recovery import (
     set_token,
     shown,
 )
+from portal.models import RecoveryCode, User
 from tests.support import FakeClock
 
 # --- format --------------------------------------------------------------------------------------

@@ -15,12 +15,10 @@ from flask import Flask
 from portal.config import fernet_key
 from portal.crypto import SecretBox
 from portal.extensions import db
-from portal.models import TotpFactor, User
-from portal.twofactor.methods.base import Reason, Verdict
-from portal.twofactor.methods.totp import (
+from portal.factors.base import Reason, Verdict
+from portal.factors.totp import TotpMethod, accept_step
+from portal.factors.totp_codes import (
     PERIOD,
-    TotpMethod,
-    accept_step,
     check_code,
     code_at,
     drift_offsets,
@@ -31,6 +29,7 @@ from portal.twofactor.methods.totp import (
     otpauth_uri,
     step_of,
 )
+from portal.models import TotpFactor, User
 from tests import otp
 from tests.support import FakeClock
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
-from portal.twofactor.methods.base import Reason, Verdict
+from portal.factors.base import Reason, Verdict
 
 
 def verdict_message(verdict: Verdict, kind: str = "totp") -> str:

@@ -1,13 +1,13 @@
-"""The registry of second-factor methods bound to an app."""
+"""The second factors: the registry of methods bound to an app (each factor is one module beside this one)."""
 
 from __future__ import annotations
 
 from flask import Flask, current_app
 
+from portal.factors.base import OK, Method, Reason, Verdict
 from portal.models import User
-from portal.twofactor.methods.base import OK, Method, Reason, Verdict
 
-__all__ = ["OK", "Method", "Reason", "Verdict", "enrolled", "get", "is_on", "primary", "register"]
+__all__ = ["OK", "Method", "Reason", "Verdict", "get", "is_on", "primary", "register"]
 
 
 def register(app: Flask, method: Method) -> None:
@@ -19,13 +19,8 @@ def get(kind: str) -> Method | None:
     return current_app.extensions.get("portal.methods", {}).get(kind)
 
 
-def enrolled(user: User) -> list[Method]:
-    """The methods this user can sign in with, in registration order (recovery codes included)."""
-    return [m for m in current_app.extensions.get("portal.methods", {}).values() if m.is_enrolled(user)]
-
-
 def primary(user: User) -> list[Method]:
-    """The methods that make two-step verification "on" (not recovery codes)."""
+    """The methods that make two-step verification "on" (not recovery codes), in registration order."""
     return [m for m in current_app.extensions.get("portal.methods", {}).values()
             if m.primary and m.is_enrolled(user)]
 

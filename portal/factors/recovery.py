@@ -18,11 +18,12 @@ from typing import ClassVar
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
 
+from portal import factors, security_events
 from portal.crypto import keyed_hash, passwords
 from portal.extensions import db
+from portal.factors.base import OK, Method, Reason, Verdict
 from portal.memo import remembered
-from portal.models import RecoveryCode, User
-from portal.twofactor.methods.base import OK, Method, Reason, Verdict
+from portal.models import RecoveryCode, User, UserSession
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 LENGTH = 12  # 12 × 5 bits = 60 bits
@@ -149,6 +150,17 @@ def set_created_at(user: User) -> datetime | None:
 
 def delete_set(user: User) -> None:
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+
+
+def drop_if_last_factor_gone(user: User, *, ip: str | None, keep: UserSession | None) -> None:
+    """After a factor was removed: with no second factor left, the recovery codes go too (audited).
+
+    Security: codes kept without a factor would be a second factor nobody manages; the next factor set up
+    comes with a new set, shown once.
+    """
+    if not factors.is_on(user):
+        delete_set(user)
+        security_events.changed("recovery.deleted", user=user, ip=ip, keep=keep)
 
 
 class RecoveryMethod(Method):

@@ -1,6 +1,6 @@
-"""Authenticator enrollment: pending setup, confirmation, replacement, removal (each with its audit row).
+"""Authenticator apps: the method (no replay, one conditional UPDATE per accepted step) and its enrollment.
 
-Security: a confirmed authenticator is only ever swapped through replace (routes check a current code or a
+Security: a confirmed authenticator is only ever swapped through replace (pages check a current code or a
 recovery code first). open_setup never makes a new secret while one is confirmed, so a stolen session with
 the password cannot put its own authenticator in place.
 """
@@ -10,18 +10,90 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, update
+from flask_babel import gettext as _
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import security_events
 from portal.clock import as_utc
 from portal.crypto import secret_box
 from portal.extensions import db
+from portal.factors import recovery
+from portal.factors.base import OK, Method, Reason, Verdict
+from portal.factors.totp_codes import check_code, future_skew_step, new_secret
+from portal.memo import remembered, unaffected
 from portal.models import TotpFactor, User, UserSession
-from portal.twofactor import methods
-from portal.twofactor.methods import recovery
-from portal.twofactor.methods.base import OK, Reason, Verdict
-from portal.twofactor.methods.totp import burn_future_step, check_code, confirmed_factor, factors_of, new_secret
+
+
+def factors_of(user: User) -> list[TotpFactor]:
+    """The user's authenticator rows, read once: at most one confirmed and one pending setup (unique indexes)."""
+    return remembered(TotpFactor.__tablename__, ("rows", user.id), lambda: list(db.session.scalars(
+        select(TotpFactor).where(TotpFactor.user_id == user.id).order_by(TotpFactor.id)
+    )))
+
+
+def confirmed_factor(user: User) -> TotpFactor | None:
+    return next((f for f in factors_of(user) if f.confirmed_at is not None), None)
+
+
+def accept_step(factor: TotpFactor, step: int, at: datetime) -> bool:
+    """Record step as used if it is later than the last one; False if another request got there first.
+
+    Security: one conditional UPDATE, so two racing requests with the same code cannot both win,
+    on SQLite and PostgreSQL alike; a code at or before the last accepted step is a replay, and so is
+    a code at the burned step (see burn_future_step).
+    """
+    result = db.session.execute(unaffected(  # which factor is confirmed stays as it was
+        update(TotpFactor)
+        .where(TotpFactor.id == factor.id, or_(TotpFactor.last_step.is_(None), TotpFactor.last_step < step),
+               or_(TotpFactor.burned_step.is_(None), TotpFactor.burned_step != step))
+        .values(last_step=step, last_used_at=at)
+        .execution_options(synchronize_session=False)
+    ))
+    if result.rowcount != 1:
+        return False
+    set_committed_value(factor, "last_step", step)  # what the database now holds, without reading it back
+    set_committed_value(factor, "last_used_at", at)
+    return True
+
+
+def burn_future_step(factor: TotpFactor, verdict: Verdict, at: datetime) -> None:
+    """Remember the future step a refused code was reported for, so that code is refused when its time comes.
+
+    Security: "about 90 seconds ahead" tells whoever sent the code that it will be valid in 90 seconds;
+    without this a guess that hits a future step (up to the drift limit) becomes a working code later.
+    A past step needs nothing: the window never reaches back to it. The caller commits (also on failure).
+    """
+    step = future_skew_step(verdict, at)
+    if step is not None:
+        db.session.execute(update(TotpFactor).where(TotpFactor.id == factor.id).values(burned_step=step))
+
+
+class TotpMethod(Method):
+    kind = "totp"
+
+    def __init__(self, drift_limit: int = 10) -> None:
+        self.drift_limit = drift_limit
+
+    @property
+    def label(self) -> str:
+        return _("Authenticator app")
+
+    def is_enrolled(self, user: User) -> bool:
+        return confirmed_factor(user) is not None
+
+    def verify(self, user: User, code: str, *, now: datetime) -> Verdict:
+        factor = confirmed_factor(user)
+        if factor is None:
+            return Verdict(ok=False, reason=Reason.INVALID)
+        step, verdict = check_code(secret_box().open(factor.secret_encrypted), code, now, self.drift_limit)
+        if step is None:
+            burn_future_step(factor, verdict, now)
+            return verdict
+        if step == factor.burned_step or (factor.last_step is not None and step <= factor.last_step):
+            return Verdict(ok=False, reason=Reason.REPLAYED)
+        return OK if accept_step(factor, step, now) else Verdict(ok=False, reason=Reason.REPLAYED)
 
 
 def _pending_row(user: User) -> TotpFactor | None:
@@ -139,9 +211,7 @@ def remove(user: User, *, ip: str, keep: UserSession | None = None) -> None:
     """
     db.session.execute(delete(TotpFactor).where(TotpFactor.user_id == user.id))
     security_events.changed("totp.removed", user=user, ip=ip, keep=keep)
-    if not methods.is_on(user):
-        recovery.delete_set(user)
-        security_events.changed("recovery.deleted", user=user, ip=ip, keep=keep)
+    recovery.drop_if_last_factor_gone(user, ip=ip, keep=keep)
 
 
 def cancel_pending(user: User) -> None:

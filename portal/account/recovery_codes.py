@@ -7,23 +7,17 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from portal import security_events
-from portal.auth import flow
+from portal import factors
+from portal.account.new_codes import show_codes
 from portal.auth.forms import PostForm
 from portal.auth.fresh import fresh_auth_required
 from portal.clock import now
 from portal.extensions import db, limiter
-from portal.mail import site_url
-from portal.models import User
-from portal.security import client_ip
-from portal.twofactor import methods
-from portal.twofactor.methods.recovery import (
-    generate_set,
+from portal.factors.recovery import (
     remaining,
     replace_set,
     set_created_at,
     set_token,
-    shown,
 )
 
 bp = Blueprint("recovery_codes", __name__, url_prefix="/account/2fa/recovery-codes")
@@ -32,41 +26,12 @@ bp = Blueprint("recovery_codes", __name__, url_prefix="/account/2fa/recovery-cod
 REGENERATE_LIMIT = "5 per hour"
 
 
-def _first_notice(user: User) -> str | None:
-    """What the first set comes with: the factor just set up (the only one the user has)."""
-    kinds = {m.kind for m in methods.primary(user)}
-    if "totp" in kinds and "sms" not in kinds:
-        return _("Your authenticator app is set up.")
-    if "sms" in kinds and "totp" not in kinds:
-        return _("Your phone is confirmed. You can now sign in with a code sent to it.")
-    return None
-
-
-def _show(codes: list[str], user: User, *, first: bool) -> str:
-    """Record the new set and render it: the only response that ever holds these codes in clear.
-
-    The caller commits. The page is sent with Cache-Control: no-store (every page is), and it is the
-    answer to a POST, so Back cannot bring the codes back from a cache or a GET.
-    """
-    # Security: a sensitive change: audited in this transaction, every other session signed out.
-    security_events.changed("recovery.generated", user=user, ip=client_ip(), keep=flow.current_row(),
-                            count=len(codes))
-    return render_template("twofactor/recovery_codes_show.html", codes=[shown(code) for code in codes],
-                           first=_first_notice(user) if first else None, form=PostForm(),
-                           filename="recovery-codes.txt", made=now(), site=site_url() + "/")
-
-
-def show_new_set(user: User, *, first: bool) -> str:
-    """Make a new set (the first one, at enrollment) and render it. The caller commits."""
-    return _show(generate_set(user, now()), user, first=first)
-
-
 @bp.route("", methods=["GET"])
 @login_required
 def overview() -> str:
     """Read only: a GET never changes anything."""
-    return render_template("twofactor/recovery_codes.html", left=remaining(current_user),
-                           created=set_created_at(current_user), on=methods.is_on(current_user),
+    return render_template("account/recovery_codes.html", left=remaining(current_user),
+                           created=set_created_at(current_user), on=factors.is_on(current_user),
                            replaces=set_token(current_user), form=PostForm())
 
 
@@ -74,7 +39,7 @@ def overview() -> str:
 @limiter.limit(REGENERATE_LIMIT, methods=["POST"])
 @fresh_auth_required
 def regenerate() -> Response | str:
-    if not methods.is_on(current_user):
+    if not factors.is_on(current_user):
         flash(_("Recovery codes come with two-step verification. Set up an authenticator app first."), "warning")
         return redirect(url_for("recovery_codes.overview"))
     codes = replace_set(current_user, now(), request.form.get("replaces", ""))
@@ -84,7 +49,7 @@ def regenerate() -> Response | str:
         flash(_("New codes were already generated and shown once, so no other set was made. If you did not "
                 "save them, generate new codes again."), "warning")
         return redirect(url_for("recovery_codes.overview"))
-    page = _show(codes, current_user, first=False)
+    page = show_codes(codes, current_user, first=False)
     db.session.commit()
     return page
 

@@ -1,4 +1,4 @@
-"""The second step of signing in: choose a method, enter its code, or use a recovery code."""
+"""The second step of signing in (/2fa): choose a method, enter its code, or use a recovery code."""
 
 from __future__ import annotations
 
@@ -10,27 +10,24 @@ from flask_babel import ngettext
 from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
-from portal import audit, mail, memo
+from portal import factors, memo
 from portal.account import notices
 from portal.auth import flow
 from portal.clock import now
 from portal.extensions import db
+from portal.factors import Method, gate
+from portal.factors.base import Reason, refused
+from portal.factors.forms import CodeForm
+from portal.factors.messages import verdict_message
+from portal.factors.recovery import LOW_WATER, has_set, remaining
 from portal.i18n import sentence_gap
 from portal.models import User
-from portal.responses import locked_response, wait_response
+from portal.responses import Page, refusal
 from portal.security import client_ip, safe_next
-from portal.sms.base import SmsError, http_status, retry_after
-from portal.sms.messages import fault_message
-from portal.twofactor import attempts, methods
-from portal.twofactor.forms import CodeForm
-from portal.twofactor.messages import verdict_message
-from portal.twofactor.methods import Method
-from portal.twofactor.methods.recovery import LOW_WATER, has_set, remaining
+from portal.sms.base import SmsError
 
-bp = Blueprint("twofactor", __name__, url_prefix="/2fa")
-log = logging.getLogger("portal.twofactor")
-
-Page = Response | str | tuple[str, int] | tuple[str, int, dict[str, str]]
+bp = Blueprint("signin", __name__, url_prefix="/2fa")
+log = logging.getLogger("portal.signin")
 
 
 def _expired() -> Response:
@@ -44,12 +41,12 @@ def choose() -> Response | str:
     user = flow.pending_user()
     if user is None:
         return _expired()
-    available = methods.primary(user)
+    available = factors.primary(user)
     next_url = safe_next(request.args.get("next"))
     if len(available) == 1:
-        return redirect(url_for("twofactor.verify", method=available[0].kind, next=next_url))
-    return render_template("twofactor/choose.html", methods=available, next_url=next_url,
-                           recovery=methods.get("recovery") is not None and has_set(user))
+        return redirect(url_for("signin.verify", method=available[0].kind, next=next_url))
+    return render_template("signin/choose.html", methods=available, next_url=next_url,
+                           recovery=factors.get("recovery") is not None and has_set(user))
 
 
 @bp.route("/verify", methods=["GET", "POST"])
@@ -57,14 +54,14 @@ def choose() -> Response | str:
 def verify() -> Page:
     kind = request.args.get("method", "")
     if kind == "recovery":
-        return redirect(url_for("twofactor.recovery", next=request.args.get("next")))
-    return _second_step(methods.get(kind), "twofactor/verify.html")
+        return redirect(url_for("signin.recovery", next=request.args.get("next")))
+    return _second_step(factors.get(kind), "signin/verify.html")
 
 
 @bp.route("/recovery", methods=["GET", "POST"])
 @flow.second_step
 def recovery() -> Page:
-    return _second_step(methods.get("recovery"), "twofactor/recovery.html")
+    return _second_step(factors.get("recovery"), "signin/recovery.html")
 
 
 def _second_step(method: Method | None, template: str) -> Page:
@@ -80,55 +77,29 @@ def _second_step(method: Method | None, template: str) -> Page:
 
     def page() -> dict[str, object]:
         """What the code page shows; only read when it is shown (a correct code goes straight on)."""
-        return {"form": form, "method": method, "next_url": next_url, "others": len(methods.primary(user)) > 1,
+        return {"form": form, "method": method, "next_url": next_url, "others": len(factors.primary(user)) > 1,
                 "recovery": has_set(user), **method.page_context(user, now=now())}
 
-    lockable = method.primary  # a recovery code is the way out of a lock
-    if lockable and attempts.is_locked(user):
-        return locked_response(template, **page())
+    if method.lockable and gate.is_locked(user):
+        return refusal(template, refused(Reason.LOCKED), method, **page())
     if not form.validate_on_submit():
         return render_template(template, **page()), 400 if form.is_submitted() else 200
-    code = method.canonical(form.code.data or "")
-    if code is None:
-        form.code.errors.append(method.format_hint)
-        return render_template(template, **page()), 400
-    at = now()
-    refusal = attempts.admit(user, at, ignore_lock=not lockable)
-    # The attempt counts even if this request dies. What the request read stays loaded: the user was just
-    # refreshed, and the code check decides in the database (a conditional UPDATE), not from what is loaded.
-    memo.commit_keeping()
-    if refusal is not None and refusal.locked:
-        return locked_response(template, **page())
-    if refusal is not None:
-        return wait_response(template, refusal.retry_at or at, **page())
     try:
-        verdict = method.verify(user, code, now=at)
-    except SmsError as error:
-        # The provider could not check the code: say so; the pending sign-in stays for another method.
-        db.session.rollback()
-        wait = retry_after(error)
-        html = render_template(template, error=fault_message(error), **page())
-        return (html, http_status(error), {"Retry-After": str(wait)}) if wait else (html, http_status(error))
-    if verdict.ok:
+        checked = gate.check(method, user, form.code.data or "", now=now(), ip=client_ip(), signing_in=True)
+    except SmsError as error:  # the provider could not check the code: the pending sign-in stays
+        return refusal(template, error, method, **page())
+    verdict = checked.verdict
+    if checked.recorded is not None:
         # Consuming the code, the audit row and the new session commit together or not at all.
-        left = remaining(user) if has_set(user) else None
-        details = {"method": method.kind} if left is None else {"method": method.kind, "recovery_codes_left": left}
-        event = "recovery.used" if method.kind == "recovery" else "signin.second_factor"
-        signed_in = audit.record(event, actor=user, subject=user, ip=client_ip(), **details)
-        mail.notify(user.email, event, ip=client_ip())  # only recovery.used is a notice
-        attempts.reset(user)  # written with the sign-in's other changes to the user: one UPDATE
         if flow.complete(row) is None:  # signed out from another device while the code was checked
             db.session.rollback()  # the code stays unused, nothing is recorded as a sign-in
             return _expired()
         memo.commit_keeping()  # what is read next is what this request just wrote
-        notices.since_previous_sign_in(user, signed_in)
-        _after_sign_in(user, method, left)
+        notices.since_previous_sign_in(user, checked.recorded)
+        _after_sign_in(user, method, checked.recorded.details.get("recovery_codes_left"))
         return redirect(next_url)
-    audit.record("signin.second_factor_failed", actor=None, subject=user, ip=client_ip(), method=method.kind,
-                 reason=str(verdict.reason))
-    if user.factor_failures == current_app.config["SECOND_FACTOR_LOCK_AT"]:  # this attempt reached the lock
-        audit.record("signin.locked", actor=None, subject=user, ip=client_ip(), failures=user.factor_failures)
-        mail.notify(user.email, "signin.locked", ip=client_ip())
+    if verdict.reason in (Reason.MALFORMED, Reason.LOCKED, Reason.WAIT):
+        return refusal(template, verdict, method, **page())
     dropped = flow.record_failed_code(row)
     db.session.commit()
     log.info("second factor rejected", extra={"user_id": user.id, "reason": str(verdict.reason)})
@@ -137,7 +108,7 @@ def _second_step(method: Method | None, template: str) -> Page:
     if dropped:
         flash(_("Too many wrong codes. Sign in again with your password."), "warning")
         return redirect(url_for("auth.login"))
-    form.code.errors.append(verdict_message(verdict, method.kind))
+    form.code.errors = [verdict_message(verdict, method.kind)]
     if row.failed_codes == current_app.config["PENDING_MAX_FAILURES"] - 1:
         form.code.errors.append(_("One more wrong code ends this sign-in, and you will need your password again."))
     form.code.data = ""  # a refused code is no use in the box: the next attempt needs a new one
@@ -155,7 +126,7 @@ def _linked(sentence: str, **links: Markup) -> Markup:
 
 def _lost_phone_hint(user: User) -> Markup:
     """Where to put a lost phone right: the authenticator app's and the phone number's settings."""
-    kinds = {m.kind for m in methods.primary(user)}
+    kinds = {m.kind for m in factors.primary(user)}
     totp = _link(url_for("totp.setup"), _("set up your authenticator app again"))
     sms = _link(url_for("sms.setup"), _("change the phone number for text messages"))
     if "totp" in kinds and "sms" in kinds:
@@ -178,7 +149,7 @@ def _after_sign_in(user: User, method: Method, left: int | None) -> None:
         flash(escape(ngettext("You signed in with a recovery code. %(num)d code is left.",
                               "You signed in with a recovery code. %(num)d codes are left.", left or 0))
               + sentence_gap() + _lost_phone_hint(user), "warning")
-    if method.primary or methods.is_on(user):  # two-step verification is on: the codes are the way back in
+    if method.primary or factors.is_on(user):  # two-step verification is on: the codes are the way back in
         count = remaining(user)
         if count <= LOW_WATER:
             flash(low_codes_warning(count), "warning")
