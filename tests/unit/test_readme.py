@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from portal.config import SETTINGS
+from portal.settings import SETTINGS
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
@@ -26,4 +26,4 @@ def test_settings_table_lists_every_setting_with_its_default_and_meaning():
             default = ",".join(default)
         shown = "(none)" if default in (None, "") else f"`{default}`"
         assert rows[setting.name].strip() == shown, setting.name
-        assert meanings[setting.name] == setting.doc, setting.name  # the table says what portal/config.py says
+        assert meanings[setting.name] == setting.doc, setting.name  # the table says what portal/settings/ says

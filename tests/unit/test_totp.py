@@ -12,10 +12,10 @@ import pytest
 from cryptography.fernet import InvalidToken
 from flask import Flask
 
-from portal.config import fernet_key
 from portal.crypto import SecretBox
 from portal.extensions import db
 from portal.models import TotpFactor, User
+from portal.settings.totp import fernet_key
 from portal.twofactor.methods.base import Reason, Verdict
 from portal.twofactor.methods.totp import (
     PERIOD,
