@@ -3,7 +3,7 @@
 import sys
 
 from portal import create_app
-from portal.config import ConfigError
+from portal.settings import ConfigError
 
 try:
     app = create_app()

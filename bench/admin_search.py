@@ -24,8 +24,8 @@ from sqlalchemy import event
 
 from portal import create_app
 from portal.admin import queries
-from portal.config import fernet_key
 from portal.extensions import db
+from portal.settings.totp import fernet_key
 
 BASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 DOMAINS = ("example.com", "corp.example", "mail.example.org", "uni.example.edu", "shop.example.net")

@@ -35,9 +35,9 @@ import psycopg
 from flask_migrate import upgrade
 
 from portal import create_app
-from portal.config import fernet_key
 from portal.crypto import SecretBox
 from portal.extensions import db
+from portal.settings.totp import fernet_key
 
 PEOPLE = '''"""One simulated person per thread (see bench/load_test.py); prints one JSON line."""
 import json, random, sys, threading, time

@@ -38,10 +38,10 @@ from argon2 import PasswordHasher  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
 from portal import create_app  # noqa: E402
-from portal.config import fernet_key  # noqa: E402
 from portal.crypto import SecretBox  # noqa: E402
 from portal.extensions import db  # noqa: E402
 from portal.factors.recovery import new_code, selector_of  # noqa: E402
+from portal.settings.totp import fernet_key  # noqa: E402
 
 BASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")

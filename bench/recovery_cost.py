@@ -21,11 +21,11 @@ from flask_migrate import upgrade
 
 from portal import create_app
 from portal.clock import now
-from portal.config import fernet_key
 from portal.crypto import passwords
 from portal.extensions import db
 from portal.factors.recovery import ALPHABET, LENGTH, RecoveryMethod, generate_set, selector_of
 from portal.models import User
+from portal.settings.totp import fernet_key
 
 PASSWORD = "correct horse battery staple"  # noqa: S105
 

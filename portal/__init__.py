@@ -12,7 +12,7 @@ from flask import Flask, abort, request
 from flask_babel import gettext as _
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal import config
+from portal import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,8 +25,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
-    values = config.read_settings(os.environ, overrides)
-    app.config.update(config.finalise(values, Path(app.instance_path)))
+    values = settings.read_settings(os.environ, overrides)
+    app.config.update(settings.finalise(values, Path(app.instance_path)))
     logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # The twilio SDK logs every request (URL with the account SID, headers) at INFO; our one line per
     # Twilio error is in portal.sms.

@@ -16,9 +16,9 @@ from flask import Flask
 from flask_migrate import upgrade
 
 from portal import create_app
-from portal.config import fernet_key
 from portal.extensions import db
 from portal.models import User
+from portal.settings.totp import fernet_key
 from tests import netguard
 from tests.support import GOOD_PASSWORD, FakeClock, FixedCodeMethod
 

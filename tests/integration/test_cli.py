@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from portal.cli import portal_cli
-from portal.config import fernet_key
 from portal.crypto import SecretBox
 from portal.extensions import db
 from portal.models import TotpFactor, User
+from portal.settings.totp import fernet_key
 from tests.support import GOOD_PASSWORD, login
 
 

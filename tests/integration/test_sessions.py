@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from portal.config import fernet_key
 from portal.extensions import db
 from portal.models import UserSession
+from portal.settings.totp import fernet_key
 from tests.support import login, logout, session_cookie, submit
 
 

@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import delete, func, select, update
 from werkzeug.datastructures import MultiDict
 
-from portal.config import fernet_key
 from portal.extensions import db
 from portal.models import AuditEvent, RecoveryCode, TotpFactor, User, UserSession
+from portal.settings.totp import fernet_key
 from tests.conftest import serving
 from tests.integration.totp_helpers import (
     csrf_token_from,

@@ -6,7 +6,6 @@ is the test run's SQLite file (no server); time comes from the injected clock.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 import pytest

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from portal.config import ConfigError, finalise, read_settings
-from portal.sms.settings import DEFAULT_TEMPLATES
+from portal.settings import ConfigError, finalise, read_settings
+from portal.settings.sms import DEFAULT_TEMPLATES
 from tests.support import PRODUCTION_SERVICES
 
 SID = "AC" + "1" * 32

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from portal.config import ConfigError
+from portal.settings import ConfigError
 from tests.unit.test_sms_settings import settle
 
 GOOD: dict[str, Any] = {

@@ -12,7 +12,6 @@ import pytest
 from cryptography.fernet import InvalidToken
 from flask import Flask
 
-from portal.config import fernet_key
 from portal.crypto import SecretBox
 from portal.extensions import db
 from portal.factors.base import Reason, Verdict
@@ -30,6 +29,7 @@ from portal.factors.totp_codes import (
     step_of,
 )
 from portal.models import TotpFactor, User
+from portal.settings.totp import fernet_key
 from tests import otp
 from tests.support import FakeClock
 

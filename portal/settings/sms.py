@@ -1,4 +1,7 @@
-"""Start-up checks of the SMS settings: a bad value stops the portal with a message naming the key."""
+"""SMS settings: the provider (Twilio Verify or Messaging, Tencent Cloud, console), the texts, the limits.
+
+Their start-up checks are here too: a bad value stops the portal with a message naming the key.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,70 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 
-from portal.config import ConfigError
+from portal.settings.base import (
+    ConfigError,
+    Feature,
+    Setting,
+    Values,
+    check_rate_limit,
+    parse_int,
+    parse_list,
+    parse_str,
+)
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("SMS_PROVIDER", "console", parse_str,
+            "Who sends SMS codes: twilio_verify, twilio_messaging, tencent (Tencent Cloud SMS, for mainland "
+            "China), or console (development only: the server log and /dev/sms).",
+            choices=("console", "twilio_verify", "twilio_messaging", "tencent")),
+    Setting("SMS_CONSOLE_OUTBOX", "", parse_str,
+            "File where the console provider keeps its texts for /dev/sms. Default: instance/sms-outbox.jsonl."),
+    Setting("TWILIO_ACCOUNT_SID", "", parse_str, "Twilio account SID (AC…)."),
+    Setting("TWILIO_AUTH_TOKEN", "", parse_str, "Twilio auth token (or use an API key pair).", secret=True),
+    Setting("TWILIO_API_KEY_SID", "", parse_str, "Twilio API key SID (SK…); used instead of the auth token."),
+    Setting("TWILIO_API_KEY_SECRET", "", parse_str, "Secret of TWILIO_API_KEY_SID.", secret=True),
+    Setting("TWILIO_VERIFY_SERVICE_SID", "", parse_str, "Twilio Verify service SID (VA…) for twilio_verify."),
+    Setting("TWILIO_MESSAGING_SERVICE_SID", "", parse_str,
+            "Messaging service SID (MG…) for twilio_messaging; or set TWILIO_FROM_NUMBER."),
+    Setting("TWILIO_FROM_NUMBER", "", parse_str, "Sender number in E.164 for twilio_messaging without a service."),
+    Setting("TWILIO_BASE_URL", "", parse_str,
+            "Send Twilio API requests to this origin instead of Twilio's own hosts (a proxy, or the test double)."),
+    Setting("TWILIO_TIMEOUT", 10, parse_int, "HTTP timeout for Twilio requests, seconds.", minimum=1, maximum=10),
+    Setting("TENCENT_SECRET_ID", "", parse_str, "Tencent Cloud API key SecretId (AKID…) for SMS_PROVIDER=tencent."),
+    Setting("TENCENT_SECRET_KEY", "", parse_str, "Tencent Cloud API key SecretKey.", secret=True),
+    Setting("TENCENT_SMS_SDK_APP_ID", "", parse_str, "SMS application SdkAppId (1400…) in the Tencent Cloud console."),
+    Setting("TENCENT_SMS_SIGN_NAME", "", parse_str,
+            "Approved SMS signature (签名) shown in 【】 at the start of each text; required for mainland numbers."),
+    Setting("TENCENT_SMS_REGION", "ap-guangzhou", parse_str, "Tencent Cloud region of the SMS API."),
+    Setting("TENCENT_SMS_TEMPLATES", None, parse_str,
+            "JSON ids of approved mainland templates (for +86 numbers) per purpose (sign_in, enroll) and language, "
+            "e.g. {\"sign_in\": {\"zh_Hans\": \"1234567\", \"en\": \"2345678\"}, \"enroll\": …}; each template "
+            "takes the code as {1} and its minutes of validity as {2}."),
+    Setting("TENCENT_SMS_INTERNATIONAL_TEMPLATES", None, parse_str,
+            "The same for approved international templates, used for every number outside mainland China; "
+            "without them such numbers get no texts from tencent."),
+    Setting("TENCENT_SMS_ENDPOINT", "https://sms.tencentcloudapi.com", parse_str,
+            "Origin of the Tencent Cloud SMS API (the test double in tests)."),
+    Setting("TENCENT_SMS_TIMEOUT", 10, parse_int, "HTTP timeout for Tencent Cloud requests, seconds.",
+            minimum=1, maximum=10),
+    Setting("SMS_TEMPLATES", None, parse_str,
+            "JSON texts for twilio_messaging and console per purpose (sign_in, enroll, generic) and language, "
+            "each containing {{code}}. Default: built-in English and Chinese texts."),
+    Setting("SMS_DEFAULT_REGION", "CN", parse_str,
+            "Country preselected on the phone form and assumed for numbers typed without +country code."),
+    Setting("SMS_ALLOWED_COUNTRIES", (), parse_list,
+            "Countries (ISO codes, comma-separated) whose numbers may enroll; empty allows all."),
+    Setting("SMS_RESEND_COOLDOWN", 60, parse_int, "Seconds between two texts to one phone.",
+            minimum=1, maximum=3600),
+    Setting("SMS_CODE_TTL", 300, parse_int,
+            "Seconds a code we generate stays valid (twilio_messaging, tencent, console).", minimum=60, maximum=900),
+    Setting("SMS_MAX_CHECKS", 5, parse_int, "Wrong tries that kill a code we generated.", minimum=1, maximum=10),
+    Setting("SMS_SENDS_PER_10_MINUTES", 5, parse_int, "Texts per 10 minutes, per account and per number.",
+            minimum=1, maximum=100),
+    Setting("SMS_SENDS_PER_DAY", 10, parse_int, "Texts per 24 hours per account.", minimum=1, maximum=1000),
+    Setting("RATELIMIT_SMS", "10 per hour;30 per day", parse_str,
+            "Per-IP limit on sending texts (Flask-Limiter syntax)."),
+)
 
 PURPOSES = ("sign_in", "enroll", "generic")
 PLACEHOLDER = "{{code}}"
@@ -66,8 +132,9 @@ def _region(name: str, code: str) -> str:
     return code
 
 
-def check_sms_settings(values: dict[str, Any]) -> None:
+def check(values: Values) -> None:
     """Validate and normalise the SMS settings in place."""
+    check_rate_limit("RATELIMIT_SMS", values["RATELIMIT_SMS"])
     provider = values["SMS_PROVIDER"]
     values["SMS_TEMPLATES"] = parse_templates(values["SMS_TEMPLATES"])
     values["SMS_DEFAULT_REGION"] = _region("SMS_DEFAULT_REGION", values["SMS_DEFAULT_REGION"])
@@ -136,7 +203,7 @@ def parse_tencent_templates(raw: str | dict[str, Any] | None, languages: tuple[s
     return {purpose: {language: str(t) for language, t in ids.items()} for purpose, ids in value.items()}
 
 
-def check_tencent_settings(values: dict[str, Any]) -> None:
+def check_tencent_settings(values: Values) -> None:
     """The settings of SMS_PROVIDER=tencent, each named when it is missing or malformed."""
     for name in ("TENCENT_SECRET_ID", "TENCENT_SECRET_KEY", "TENCENT_SMS_SDK_APP_ID"):
         value = values[name]
@@ -176,3 +243,6 @@ def check_tencent_settings(values: dict[str, Any]) -> None:
     abroad = values["TENCENT_SMS_INTERNATIONAL_TEMPLATES"]
     values["TENCENT_SMS_INTERNATIONAL_TEMPLATES"] = parse_tencent_templates(
         abroad, values["LANGUAGES"], "TENCENT_SMS_INTERNATIONAL_TEMPLATES") if abroad else None
+
+
+FEATURE = Feature("sms", SETTINGS, check=check)

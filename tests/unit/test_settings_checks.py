@@ -1,201 +1,25 @@
-"""portal.config: reading, checking and finalising settings; start-up failure on bad values."""
+"""portal.settings: the start-up checks of each feature (finalise), production's refusals first of all.
+
+The SMS and Tencent Cloud checks have their own files: test_sms_settings.py and test_tencent_settings.py.
+"""
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import stat
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from portal import config, create_app
-from portal.config import (
-    SETTINGS,
-    SETTINGS_BY_NAME,
-    ConfigError,
-    Setting,
-    _describe,
-    finalise,
-    normalise_database_url,
-    read_settings,
-)
-from tests.conftest import app_settings
+from portal.settings import ConfigError, core, finalise, read_settings
+from portal.settings.database import normalise_database_url
+from portal.settings.totp import fernet_key, is_fernet_key
 from tests.support import PRODUCTION_SERVICES
 
-ROOT = Path(__file__).resolve().parents[2]
-VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
 GOOD_KEY = secrets.token_urlsafe(48)
 PLACEHOLDER_KEY = "changeme-changeme-changeme-changeme-123"
-
-
-# --- read_settings -------------------------------------------------------------------------------
-
-
-def test_defaults_with_an_empty_environment() -> None:
-    values = read_settings({})
-    assert set(values) == set(SETTINGS_BY_NAME)
-    assert values["PORTAL_ENV"] == "development"
-    assert values["SECRET_KEY"] is None
-    assert values["DATABASE_URL"] is None
-    assert values["ALLOW_SQLITE_IN_PRODUCTION"] is False
-    assert values["RATELIMIT_STORAGE_URI"] == "memory://"
-    assert values["PROXY_HOPS"] == 0
-    assert values["PASSWORD_MIN_LENGTH"] == 8
-    assert values["PASSWORD_MAX_LENGTH"] == 128
-    assert values["PENDING_SIGNIN_TTL"] == 600
-    assert values["REMEMBER_ME_DAYS"] == 30
-    assert values["SESSION_COOKIE_SECURE"] is None
-    assert values["LANGUAGES"] == ("en", "zh_Hans")
-    assert values["LOG_LEVEL"] == "INFO"
-
-
-def test_environment_values_are_parsed_to_their_types() -> None:
-    values = read_settings({
-        "PENDING_SIGNIN_TTL": " 900 ",
-        "PROXY_HOPS": "2",
-        "ALLOW_SQLITE_IN_PRODUCTION": "yes",
-        "SESSION_COOKIE_SECURE": "off",
-        "LANGUAGES": " en , zh_Hans ,, ",
-        "PORTAL_ENV": " production ",
-        "LOG_LEVEL": "DEBUG",
-    })
-    assert values["PENDING_SIGNIN_TTL"] == 900
-    assert values["PROXY_HOPS"] == 2
-    assert values["ALLOW_SQLITE_IN_PRODUCTION"] is True
-    assert values["SESSION_COOKIE_SECURE"] is False
-    assert values["LANGUAGES"] == ("en", "zh_Hans")
-    assert values["PORTAL_ENV"] == "production"
-    assert values["LOG_LEVEL"] == "DEBUG"
-
-
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("1", True), ("true", True), ("YES", True), (" On ", True),
-    ("0", False), ("false", False), ("No", False), ("off", False), ("", False),
-])
-def test_bool_spellings(raw: str, expected: bool) -> None:
-    assert read_settings({"ALLOW_SQLITE_IN_PRODUCTION": raw})["ALLOW_SQLITE_IN_PRODUCTION"] is expected
-
-
-def test_overrides_beat_the_environment() -> None:
-    environ = {"REMEMBER_ME_DAYS": "7", "LOG_LEVEL": "ERROR", "PROXY_HOPS": "1"}
-    values = read_settings(environ, {"REMEMBER_ME_DAYS": 14, "LOG_LEVEL": "WARNING", "TESTING": True})
-    assert values["REMEMBER_ME_DAYS"] == 14
-    assert values["LOG_LEVEL"] == "WARNING"
-    assert values["PROXY_HOPS"] == 1  # not overridden: the environment still counts
-    assert values["TESTING"] is True  # keys that are not settings pass through
-
-
-def test_string_overrides_are_parsed_and_checked() -> None:
-    assert read_settings({}, {"REMEMBER_ME_DAYS": " 3 "})["REMEMBER_ME_DAYS"] == 3
-    with pytest.raises(ConfigError, match=re.escape("REMEMBER_ME_DAYS=31")):
-        read_settings({}, {"REMEMBER_ME_DAYS": 31})
-
-
-def test_bad_int_names_key_and_value() -> None:
-    with pytest.raises(ConfigError) as caught:
-        read_settings({"PENDING_SIGNIN_TTL": "ten"})
-    message = str(caught.value)
-    assert "PENDING_SIGNIN_TTL" in message
-    assert "'ten'" in message
-
-
-@pytest.mark.parametrize(("key", "raw"), [
-    ("REMEMBER_ME_DAYS", "31"),
-    ("REMEMBER_ME_DAYS", "0"),
-    ("PROXY_HOPS", "-1"),
-    ("PROXY_HOPS", "6"),
-    ("PENDING_SIGNIN_TTL", "59"),
-    ("PORTAL_ENV", "staging"),
-    ("PORTAL_ENV", "Production"),
-    ("LOG_LEVEL", "verbose"),
-    ("ALLOW_SQLITE_IN_PRODUCTION", "maybe"),
-    ("SESSION_COOKIE_SECURE", "maybe"),
-    ("ARGON2_TIME_COST", "3.5"),
-])
-def test_bad_values_name_key_and_value(key: str, raw: str) -> None:
-    with pytest.raises(ConfigError) as caught:
-        read_settings({key: raw})
-    assert f"{key}={raw!r}" in str(caught.value)
-
-
-@pytest.mark.parametrize(("key", "raw", "expected"), [
-    ("REMEMBER_ME_DAYS", "30", 30),
-    ("REMEMBER_ME_DAYS", "1", 1),
-    ("PROXY_HOPS", "0", 0),
-    ("PROXY_HOPS", "5", 5),
-    ("PENDING_SIGNIN_TTL", "60", 60),
-    ("PENDING_SIGNIN_TTL", "3600", 3600),
-])
-def test_range_limits_are_inclusive(key: str, raw: str, expected: int) -> None:
-    assert read_settings({key: raw})[key] == expected
-
-
-def test_the_connection_settings_are_flagged_secret() -> None:
-    flagged = {s.name for s in SETTINGS if s.secret}
-    assert {"SECRET_KEY", "DATABASE_URL", "RATELIMIT_STORAGE_URI"} <= flagged
-    assert "LOG_LEVEL" not in flagged
-
-
-@pytest.mark.parametrize("name", ["SECRET_KEY", "DATABASE_URL", "RATELIMIT_STORAGE_URI"])
-def test_describe_hides_secret_values(name: str) -> None:
-    shown = _describe(SETTINGS_BY_NAME[name], "postgresql://portal:hunter2@db.internal/portal")
-    assert shown == "(hidden)"
-    assert "hunter2" not in shown
-
-
-def test_describe_shows_other_values() -> None:
-    assert _describe(SETTINGS_BY_NAME["LOG_LEVEL"], "verbose") == "'verbose'"
-
-
-def _secret_setting(monkeypatch: pytest.MonkeyPatch, parse: Any) -> None:
-    # None of the real secret settings can fail (they are strings with no limits), so a secret integer
-    # setting is added to the table to drive the failure paths of read_settings.
-    extra = Setting("TEST_SECRET_PIN", 1, parse, "test only", minimum=1, maximum=10, secret=True)
-    monkeypatch.setattr(config, "SETTINGS", (*config.SETTINGS, extra))
-
-
-def _parse_quietly(raw: str) -> int:
-    if not raw.strip().isdigit():
-        raise ValueError("expected a whole number")
-    return int(raw)
-
-
-def test_secret_setting_out_of_range_is_not_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
-    _secret_setting(monkeypatch, config._parse_int)
-    with pytest.raises(ConfigError) as caught:
-        read_settings({"TEST_SECRET_PIN": "987654"})
-    assert str(caught.value) == "TEST_SECRET_PIN=(hidden): must be at most 10"
-
-
-def test_secret_setting_parse_failure_is_described_as_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
-    _secret_setting(monkeypatch, _parse_quietly)
-    with pytest.raises(ConfigError) as caught:
-        read_settings({"TEST_SECRET_PIN": "hunter2"})
-    assert str(caught.value) == "TEST_SECRET_PIN=(hidden): expected a whole number"
-
-
-def test_secret_setting_parse_failure_with_int_is_not_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
-    _secret_setting(monkeypatch, config._parse_int)
-    with pytest.raises(ConfigError) as caught:
-        read_settings({"TEST_SECRET_PIN": "hunter2"})
-    assert "TEST_SECRET_PIN=(hidden)" in str(caught.value)
-    assert "hunter2" not in str(caught.value)
-
-
-def test_password_min_above_max_fails() -> None:
-    with pytest.raises(ConfigError) as caught:
-        read_settings({"PASSWORD_MIN_LENGTH": "64", "PASSWORD_MAX_LENGTH": "32"})
-    assert "PASSWORD_MIN_LENGTH=64" in str(caught.value)
-    assert "PASSWORD_MAX_LENGTH=32" in str(caught.value)
-
-
-def test_password_min_equal_to_max_is_allowed() -> None:
-    values = read_settings({"PASSWORD_MIN_LENGTH": "64", "PASSWORD_MAX_LENGTH": "64"})
-    assert values["PASSWORD_MIN_LENGTH"] == values["PASSWORD_MAX_LENGTH"] == 64
 
 
 # --- finalise ------------------------------------------------------------------------------------
@@ -208,7 +32,7 @@ def production(**overrides: Any) -> dict[str, Any]:
         "SECRET_KEY": GOOD_KEY,
         "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
         "DATABASE_URL": "postgresql://portal@127.0.0.1:5432/portal",
-        "TOTP_ENCRYPTION_KEYS": (config.fernet_key(),),
+        "TOTP_ENCRYPTION_KEYS": (fernet_key(),),
         **PRODUCTION_SERVICES,
         **overrides,
     })
@@ -220,25 +44,31 @@ def test_development_creates_a_private_key_file_and_reuses_it(tmp_path: Path) ->
     key_file = tmp_path / "secret_key"
     assert key_file.is_file()
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    assert len(first["SECRET_KEY"]) >= config.MIN_SECRET_KEY_LENGTH
+    assert len(first["SECRET_KEY"]) >= core.MIN_SECRET_KEY_LENGTH
     assert key_file.read_text().strip() == first["SECRET_KEY"]
     # the temporary files were removed; the TOTP encryption key is made the same way
     assert sorted(p.name for p in tmp_path.iterdir()) == ["secret_key", "totp_keys"]
     totp_file = tmp_path / "totp_keys"
     assert stat.S_IMODE(totp_file.stat().st_mode) == 0o600
     assert first["TOTP_ENCRYPTION_KEYS"] == (totp_file.read_text().strip(),)
-    assert config.is_fernet_key(first["TOTP_ENCRYPTION_KEYS"][0])
+    assert is_fernet_key(first["TOTP_ENCRYPTION_KEYS"][0])
 
     second = finalise(read_settings({}, {"DATABASE_URL": url}), tmp_path)
     assert second["SECRET_KEY"] == first["SECRET_KEY"]
     assert second["TOTP_ENCRYPTION_KEYS"] == first["TOTP_ENCRYPTION_KEYS"]
 
 
+def test_a_development_key_file_that_is_no_fernet_key_stops_start_up(tmp_path: Path) -> None:
+    (tmp_path / "totp_keys").write_text("edited-by-hand\n")
+    with pytest.raises(ConfigError, match=r"^TOTP_ENCRYPTION_KEYS: key 1 is not a Fernet key"):
+        finalise(read_settings({}, {"SECRET_KEY": GOOD_KEY, "DATABASE_URL": "sqlite:///:memory:"}), tmp_path)
+
+
 def test_production_refuses_missing_or_bad_totp_keys(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"^TOTP_ENCRYPTION_KEYS: production needs"):
         finalise(production(TOTP_ENCRYPTION_KEYS=()), tmp_path)
     with pytest.raises(ConfigError, match=r"^TOTP_ENCRYPTION_KEYS: key 2 is not a Fernet key") as caught:
-        finalise(production(TOTP_ENCRYPTION_KEYS=(config.fernet_key(), "not-a-key-hunter2")), tmp_path)
+        finalise(production(TOTP_ENCRYPTION_KEYS=(fernet_key(), "not-a-key-hunter2")), tmp_path)
     assert "hunter2" not in str(caught.value)
 
 
@@ -316,13 +146,13 @@ def test_production_needs_the_compiled_catalogues(tmp_path: Path, monkeypatch: p
     source = tmp_path / "translations" / "zh_Hans" / "LC_MESSAGES"
     source.mkdir(parents=True)
     (source / "messages.po").write_text("")
-    monkeypatch.setattr(config, "TRANSLATIONS", tmp_path / "translations")
+    monkeypatch.setattr(core, "TRANSLATIONS", tmp_path / "translations")
     with pytest.raises(ConfigError, match=r"^LANGUAGES: zh_Hans not compiled; run make i18n-compile"):
         finalise(production(), tmp_path)
     assert finalise(read_settings({}), tmp_path)["LANGUAGES"] == ("en", "zh_Hans")  # development goes on
     (source / "messages.mo").write_bytes(b"")
     assert finalise(production(), tmp_path)["LANGUAGES"] == ("en", "zh_Hans")
-    monkeypatch.setattr(config, "TRANSLATIONS", tmp_path / "missing")
+    monkeypatch.setattr(core, "TRANSLATIONS", tmp_path / "missing")
     with pytest.raises(ConfigError, match=r"^LANGUAGES='en,zh_Hans': no catalogue for zh_Hans \(available: en\)"):
         finalise(read_settings({}), tmp_path)
 
@@ -450,52 +280,18 @@ def test_normalise_database_url(url: str, expected: str) -> None:
     assert normalise_database_url(url) == expected
 
 
-# --- start-up ------------------------------------------------------------------------------------
-
-
-def test_create_app_reads_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("PENDING_SIGNIN_TTL", "900")
-    app = create_app(app_settings(f"sqlite:///{tmp_path / 'x.db'}"))
-    assert app.config["PENDING_SIGNIN_TTL"] == 900
-
-
-def test_create_app_refuses_a_bad_environment_variable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("PENDING_SIGNIN_TTL", "ten")
-    with pytest.raises(ConfigError, match=re.escape("PENDING_SIGNIN_TTL='ten'")):
-        create_app(app_settings(f"sqlite:///{tmp_path / 'x.db'}"))
-
-
-def test_wsgi_start_up_fails_without_a_production_key(tmp_path: Path) -> None:
-    env = {name: value for name, value in os.environ.items() if name not in SETTINGS_BY_NAME}
-    env.update(PORTAL_ENV="production", DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}", PYTHONDONTWRITEBYTECODE="1")
-    result = subprocess.run(
-        [str(VENV_PYTHON), "-c", "from wsgi import app"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
-    )
-    assert result.returncode == 3
-    assert result.stdout == ""
-    assert "Traceback" not in result.stderr
-    [line] = result.stderr.strip().splitlines()
-    assert line.startswith("portal: configuration error: SECRET_KEY: production needs a random key")
-    assert list(tmp_path.iterdir()) == []  # refused before the database was touched
-
 
 def test_postgresql_gets_a_bounded_pool_and_redis_gets_timeouts_from_the_settings(tmp_path):
     values = read_settings({"DATABASE_URL": "postgresql://db.internal/portal", "DATABASE_POOL_SIZE": "8",
                             "DATABASE_MAX_OVERFLOW": "2", "DATABASE_POOL_TIMEOUT": "3",
                             "DATABASE_CONNECT_TIMEOUT": "4", "RATELIMIT_STORAGE_URI": "redis://cache:6379/0",
                             "RATELIMIT_STORAGE_TIMEOUT": "1"})
-    final = config.finalise(values, tmp_path)
+    final = finalise(values, tmp_path)
     assert final["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True, "pool_size": 8, "max_overflow": 2,
                                                   "pool_timeout": 3, "connect_args": {"connect_timeout": 4}}
     assert final["RATELIMIT_STORAGE_OPTIONS"] == {"socket_connect_timeout": 1, "socket_timeout": 1}
-    embedded = config.finalise(read_settings({}), tmp_path)
+    embedded = finalise(read_settings({}), tmp_path)
     assert embedded["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True}  # SQLite keeps its own pool
     assert embedded["RATELIMIT_STORAGE_OPTIONS"] == {}
-    with pytest.raises(config.ConfigError, match="DATABASE_POOL_SIZE"):
+    with pytest.raises(ConfigError, match="DATABASE_POOL_SIZE"):
         read_settings({"DATABASE_POOL_SIZE": "0"})
-
-
-def test_a_renamed_setting_left_in_place_stops_start_up():
-    with pytest.raises(config.ConfigError, match="PROXY_FIX_X_FOR was renamed PROXY_HOPS"):
-        read_settings({"PROXY_FIX_X_FOR": "1"})
