@@ -83,8 +83,8 @@ def refusal(template: str, refused: Verdict | SmsError, via: Method | None = Non
     return render_template(template, error=message, **context), 400
 
 
-def text_code(via: Method, user: User, at: datetime, template: str, **context: Any) -> Page | None:
-    """Text user a sign-in code by via; None when it went (a flash says where), else the refusal page.
+def refused_text(via: Method, user: User, at: datetime, template: str, **context: Any) -> Page | None:
+    """Text user a code by via: None when it went (a flash says where), else the page saying why not.
 
     A provider failure gets its own status (and Retry-After when it has one); a cooldown or cap gets 429.
     The sign-in (or the admin's confirmation) stays, so the page can offer the other methods.

@@ -59,7 +59,7 @@ def _confirm_page(form: CodeForm, status: int = 200, refused: Verdict | SmsError
     return render_template("account/sms_confirm.html", **page), status
 
 
-def _text_pending(ip: str) -> Verdict | SmsError:
+def _text_pending_number(ip: str) -> Verdict | SmsError:
     """Text the pending number its code: OK, a COOLDOWN or THROTTLED verdict, or the provider's fault."""
     try:
         return sms.PendingPhone(ip=ip, keep=None).challenge(current_user, now=now(), language=current_language(),
@@ -89,7 +89,7 @@ def add() -> Page:
         form.phone.errors.append(parsed.message)
         return _phone_page(form, 400)
     sms.start(current_user, parsed, now())
-    sent = _text_pending(client_ip())
+    sent = _text_pending_number(client_ip())
     if isinstance(sent, SmsError):
         sms.cancel_pending(current_user)  # nothing half-written: no code went out
         db.session.commit()
@@ -143,7 +143,7 @@ def resend() -> Page:
     factor = sms.pending_phone(current_user)
     if factor is None:
         return redirect(url_for("sms.setup"))
-    sent = _text_pending(client_ip())
+    sent = _text_pending_number(client_ip())
     if not isinstance(sent, Verdict) or not sent.ok:
         return _confirm_page(CodeForm(formdata=None), refused=sent)
     flash(_("We sent a new code to %(phone)s. Enter the code from the newest text.", phone=mask(factor.phone)),

@@ -22,7 +22,7 @@ from portal.crypto import passwords
 from portal.extensions import db
 from portal.factors import Method, gate
 from portal.factors.base import Reason, refused
-from portal.responses import Page, refusal, text_code
+from portal.responses import Page, refusal, refused_text
 from portal.security import client_ip, safe_next
 from portal.sms import send_limit
 
@@ -98,7 +98,7 @@ def send() -> Page:
     if method is None or not method.is_enrolled(current_user):
         abort(404)
     page = _confirm_page(ConfirmForm(formdata=None), next_url, "sms")[1]
-    refused_page = text_code(method, current_user, now(), TEMPLATE, **page)
+    refused_page = refused_text(method, current_user, now(), TEMPLATE, **page)
     if refused_page is not None:
         return refused_page
     return redirect(url_for("stepup.confirm", method="sms", next=next_url), code=303)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -43,24 +44,29 @@ def countdown(factor: SmsFactor, now: datetime) -> dict[str, object]:
 
 class SmsMethod(Method):
     kind = "sms"
+    purpose: ClassVar[Purpose] = Purpose.SIGN_IN
 
     @property
     def label(self) -> str:
         return _("Text message (SMS)")
 
+    def phone_of(self, user: User) -> SmsFactor | None:
+        """The phone this method texts: the confirmed one (never a number from the request)."""
+        return confirmed_phone(user)
+
     def is_enrolled(self, user: User) -> bool:
-        return confirmed_phone(user) is not None
+        return self.phone_of(user) is not None
 
     def page_context(self, user: User, *, now: datetime) -> dict[str, object]:
-        factor = confirmed_phone(user)
+        factor = self.phone_of(user)
         return countdown(factor, now) if factor is not None else {}
 
     def challenge(self, user: User, *, now: datetime, language: str = "en", ip: str | None = None) -> Verdict:
-        """Text a sign-in code to the verified phone (never to a number from the request)."""
-        factor = confirmed_phone(user)
+        """Text the phone a code of this method's purpose, or say how long to wait (COOLDOWN, THROTTLED)."""
+        factor = self.phone_of(user)
         if factor is None:
             return Verdict(ok=False, reason=Reason.INVALID)
-        wait = delivery.send(factor, Purpose.SIGN_IN, language=language, now=now, ip=ip)
+        wait = delivery.send(factor, self.purpose, language=language, now=now, ip=ip)
         return OK if wait is None else wait
 
     def verify(self, user: User, code: str, *, now: datetime) -> Verdict:
@@ -139,24 +145,14 @@ class PendingPhone(SmsMethod):
     session than keep (None: every session).
     """
 
+    purpose = Purpose.ENROLL
+
     def __init__(self, *, ip: str | None = None, keep: UserSession | None = None) -> None:
         self.ip = ip
         self.keep = keep
 
-    def is_enrolled(self, user: User) -> bool:
-        return pending_phone(user) is not None
-
-    def page_context(self, user: User, *, now: datetime) -> dict[str, object]:
-        factor = pending_phone(user)
-        return countdown(factor, now) if factor is not None else {}
-
-    def challenge(self, user: User, *, now: datetime, language: str = "en", ip: str | None = None) -> Verdict:
-        """Text the pending number the code that confirms it."""
-        factor = pending_phone(user)
-        if factor is None:
-            return Verdict(ok=False, reason=Reason.EXPIRED)
-        wait = delivery.send(factor, Purpose.ENROLL, language=language, now=now, ip=ip)
-        return OK if wait is None else wait
+    def phone_of(self, user: User) -> SmsFactor | None:
+        return pending_phone(user)
 
     def verify(self, user: User, code: str, *, now: datetime) -> Verdict:
         return confirm(user, code, now, ip=self.ip, keep=self.keep)

@@ -13,7 +13,7 @@ from portal.auth import flow
 from portal.clock import now
 from portal.factors.forms import CodeForm
 from portal.factors.recovery import has_set
-from portal.responses import Page, text_code
+from portal.responses import Page, refused_text
 from portal.security import safe_next
 from portal.sms import send_limit
 
@@ -32,7 +32,7 @@ def send() -> Page:
     if method is None or not method.is_enrolled(user):
         abort(404)
     next_url = safe_next(request.args.get("next"))
-    refused = text_code(method, user, now(), "signin/verify.html", form=CodeForm(formdata=None), method=method,
+    refused = refused_text(method, user, now(), "signin/verify.html", form=CodeForm(formdata=None), method=method,
                         next_url=next_url, others=len(factors.primary(user)) > 1, recovery=has_set(user))
     if refused is not None:
         return refused
