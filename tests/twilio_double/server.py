@@ -3,7 +3,9 @@
 The real twilio SDK talks to it (portal.sms.twilio_client.make_client with TWILIO_BASE_URL=double.base_url).
 Every request is checked against Twilio's official OpenAPI documents (tests/twilio_double/spec.py) and the
 house rules; what Twilio would refuse is answered the way Twilio answers and recorded in `violations`, which
-tests assert to be empty.
+tests assert to be empty. Every JSON answer the double gives is checked against the same documents (an error
+against Twilio's error body): a mismatch is recorded as a "double bug" violation. Only a scripted
+kind="http" failure, a non-Twilio page from something in front of Twilio, is left unchecked.
 """
 
 from __future__ import annotations
@@ -297,8 +299,9 @@ class TwilioDouble(LoopbackDouble[Sms, Recorded, ScriptedFailure]):
         return op, None, failure
 
     def _finish(self, record: Recorded, op: Operation | None, reply: Reply) -> Reply:
+        """Record the status; check every JSON answer (also errors, 404/405 and scripted ones) against the spec."""
         record.status = reply.status
-        if op is not None and reply.raw is None and record.scripted is None:
+        if reply.raw is None:
             for problem in self.spec.check_response(op, reply.status, reply.payload):
                 self._violations.append(f"double bug: {problem}")
         return reply

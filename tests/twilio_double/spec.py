@@ -34,6 +34,12 @@ ALPHANUMERIC_SENDER = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$")
 CHANNEL_ADDRESS = re.compile(r"^[a-z]+:\S+$")  # whatsapp:+1…, messenger:…
 COUNTRY = re.compile(r"^[A-Z]{2}$")  # ISO 3166-1 alpha-2, as Twilio writes it (US, GB, CN)
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+# Twilio's error body (https://www.twilio.com/docs/usage/twilios-response#response-formats-exceptions); the
+# documents give no 4xx/5xx responses, so the double's error answers are checked against this shape.
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["code", "message", "more_info", "status"],
+    "properties": {"code": {"type": "integer"}, "message": {"type": "string", "minLength": 1},
+                   "more_info": {"type": "string", "format": "uri"}, "status": {"type": "integer"}}}
 
 # Where a request field's choices are only named in prose, the enum the spec gives the same response field,
 # plus the extra values the prose lists ("One of: email, sms, whatsapp, call, sna or auto").
@@ -190,14 +196,29 @@ class Spec:
                     problems.append(Problem(name, "value", f"{what} {name}={value!r} {error}"))
         return problems
 
-    def check_response(self, op: Operation, status: int, payload: Any) -> list[str]:
-        """The double's own answer against the response schema (a non-empty list is a bug in the double)."""
-        if status not in op.responses:
-            return [f"{op.operation_id} has no {status} response in the spec"] if status < 400 else []
-        schema = op.responses[status]
-        if schema is None:
-            return [] if payload is None else [f"{op.operation_id} {status} must have no body"]
-        return check_json_value(op.doc, schema, payload, op.operation_id)
+    def check_response(self, op: Operation | None, status: int, payload: Any) -> list[str]:
+        """The double's own answer against the spec (a non-empty list is a bug in the double).
+
+        A status the operation documents is checked against that response; any other 4xx/5xx (and every
+        answer to a request that matched no operation) must be Twilio's JSON error for that status.
+        """
+        where = op.operation_id if op else "error"
+        if op is not None and status in op.responses:
+            schema = op.responses[status]
+            if schema is None:
+                return [] if payload is None else [f"{where} {status} must have no body"]
+            return check_json_value(op.doc, schema, payload, where)
+        if status < 400:
+            return [f"{where} has no {status} response in the spec"]
+        return check_error(status, payload, where)
+
+
+def check_error(status: int, payload: Any, where: str) -> list[str]:
+    """Twilio's error body: {"code", "message", "more_info", "status"}, status being the HTTP status."""
+    problems = check_json_value({}, ERROR_SCHEMA, payload, where)
+    if not problems and payload["status"] != status:
+        problems.append(f"{where}.status={payload['status']} is not the HTTP status {status}")
+    return problems
 
 
 def resolve(doc: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
@@ -316,6 +337,7 @@ def check_json_value(doc: dict[str, Any], schema: dict[str, Any], value: Any, wh
         if properties is None:
             return []
         problems = [f"{where}.{key} is not in the schema" for key in value if key not in properties]
+        problems += [f"{where}.{key} is missing" for key in schema.get("required", []) if key not in value]
         for key, sub in properties.items():
             if key in value:
                 problems += check_json_value(doc, sub, value[key], f"{where}.{key}")

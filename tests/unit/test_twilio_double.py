@@ -21,7 +21,7 @@ from twilio.rest import Client
 
 from portal.sms.twilio_client import make_client
 from tests.support import FakeClock
-from tests.twilio_double import ERRORS, ScriptedFailure, TwilioDouble
+from tests.twilio_double import ERRORS, ScriptedFailure, TwilioDouble, error_payload
 from tests.twilio_double.fixtures import require_spec
 from tests.twilio_double.spec import Spec, SpecMissing, check_form_value, check_json_value, load_spec, spec_paths
 
@@ -479,6 +479,38 @@ def test_the_double_checks_its_own_answers_against_the_spec() -> None:
     assert spec.check_response(message, 201, {"date_created": "2024-01-01T00:00:00Z"})  # must be RFC 2822
 
 
+def test_every_error_answer_is_checked_against_twilios_error_body() -> None:
+    spec = load_spec()
+    create, _, _ = spec.route("POST", "/v2/Services/VA" + "a" * 32 + "/Verifications")
+    assert create is not None
+    assert spec.check_response(create, 429, error_payload(60203)) == []
+    assert spec.check_response(None, 404, error_payload(20404, path="/nowhere")) == []  # no route: still checked
+    assert spec.check_response(None, 404, {"code": 20404, "message": "gone", "more_info": "https://x.test/",
+                                           "status": 400}) == ["error.status=400 is not the HTTP status 404"]
+    assert spec.check_response(create, 429, {"detail": "slow down"})  # not Twilio's shape
+    assert spec.check_response(None, 200, {})  # without an operation only an error can be the answer
+
+
+def test_an_answer_after_a_scripted_hang_is_checked(double: TwilioDouble, twilio: Client,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    real = double._verification_json
+    monkeypatch.setattr(double, "_verification_json", lambda v: {**real(v), "surprise": 1})
+    double.fail_next(ScriptedFailure(kind="hang", seconds=0.05))
+    send(twilio, double)
+    assert any(v.startswith("double bug:") and "surprise is not in the schema" in v for v in double.violations)
+
+
+def test_scripted_and_refused_answers_leave_no_double_bug(double: TwilioDouble, twilio: Client) -> None:
+    double.fail_next(ScriptedFailure(code=12345, status=418, message="I'm a teapot"))
+    with pytest.raises(TwilioRestException):
+        send(twilio, double)
+    raw(double, "GET", "/nowhere")
+    raw(double, "GET", verifications_path(double))
+    raw(double, "POST", verifications_path(double), {"To": ADA}, auth=None)
+    assert [r.status for r in double.requests] == [418, 404, 405, 401]
+    assert not [v for v in double.violations if v.startswith("double bug")], double.violations
+
+
 # -- Twilio's complete documents -------------------------------------------------------------------------------
 
 
@@ -534,6 +566,8 @@ def test_formats_and_ranges_of_the_full_documents() -> None:
     assert check_form_value({}, {"type": "integer", "format": "int64"}, str(2**63)) == "does not fit int64"
     assert check_form_value({}, {"type": "string", "format": "twiml"}, "<Response/>") is None
     assert check_json_value({}, {"type": "integer", "maximum": 3}, 4, "n") == ["n=4 is above 3"]
+    assert check_json_value({}, {"type": "object", "properties": {"a": {}}, "required": ["a"]}, {}, "o") == [
+        "o.a is missing"]
 
 
 # -- concurrency and reset -----------------------------------------------------------------------------------
