@@ -4,6 +4,8 @@ twilio: one double for the whole run, emptied before each test; after each test 
 request that Twilio's spec would refuse. sms_provider: the SMS_PROVIDER a test module runs with
 (parametrize it); sms_settings: the portal settings that point that provider at the double;
 sms_inbox: what that provider delivered, whichever it is (the double's inbox or the console outbox).
+Without Twilio's OpenAPI documents (`make twilio-oai` fetches them) every test that needs the double fails,
+on a laptop as in CI, saying what to run: they are a build step away, not a service that may be absent.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pytest
 
 from tests.tencent_double.server import TencentDouble
 from tests.twilio_double.server import TwilioDouble
+from tests.twilio_double.spec import Spec, SpecMissing, load_spec
 
 PROVIDERS = ("twilio_verify", "twilio_messaging", "tencent", "console")
 TWILIO_PROVIDERS = ("twilio_verify", "twilio_messaging")
@@ -25,9 +28,18 @@ LOCAL_PROVIDERS = ("twilio_messaging", "tencent", "console")  # the providers wh
 CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
 
 
+def require_spec() -> Spec:
+    """Twilio's OpenAPI documents, parsed once; without them the test fails saying to run `make twilio-oai`."""
+    try:
+        return load_spec()
+    except SpecMissing as exc:
+        missing = str(exc)
+    pytest.fail(missing, pytrace=False)  # outside the except: the message alone, no chained traceback
+
+
 @pytest.fixture(scope="session")
 def twilio_server() -> Iterator[TwilioDouble]:
-    with TwilioDouble() as double:
+    with TwilioDouble(spec=require_spec()) as double:
         yield double
 
 

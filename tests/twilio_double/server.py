@@ -1,8 +1,11 @@
 """A loopback Twilio for tests: Verify v2 and Programmable Messaging over real HTTP.
 
 The real twilio SDK talks to it (portal.sms.twilio_client.make_client with TWILIO_BASE_URL=double.base_url).
-Every request is checked against Twilio's OpenAPI excerpts and the house rules; what Twilio would refuse is
-answered the way Twilio answers and recorded in `violations`, which tests assert to be empty.
+Every request is checked against Twilio's official OpenAPI documents (tests/twilio_double/spec.py) and the
+house rules; what Twilio would refuse is answered the way Twilio answers and recorded in `violations`, which
+tests assert to be empty. Every JSON answer the double gives is checked against the same documents (an error
+against Twilio's error body): a mismatch is recorded as a "double bug" violation. Only a scripted
+kind="http" failure, a non-Twilio page from something in front of Twilio, is left unchecked.
 """
 
 from __future__ import annotations
@@ -296,8 +299,9 @@ class TwilioDouble(LoopbackDouble[Sms, Recorded, ScriptedFailure]):
         return op, None, failure
 
     def _finish(self, record: Recorded, op: Operation | None, reply: Reply) -> Reply:
+        """Record the status; check every JSON answer (also errors, 404/405 and scripted ones) against the spec."""
         record.status = reply.status
-        if op is not None and reply.raw is None and record.scripted is None:
+        if reply.raw is None:
             for problem in self.spec.check_response(op, reply.status, reply.payload):
                 self._violations.append(f"double bug: {problem}")
         return reply
@@ -407,7 +411,13 @@ class TwilioDouble(LoopbackDouble[Sms, Recorded, ScriptedFailure]):
             "CreateMessage": self._create_message, "FetchMessage": self._fetch_message,
             "ListMessage": self._list_messages, "UpdateMessage": self._update_message,
             "DeleteMessage": self._delete_message,
-        }[op.operation_id]
+        }.get(op.operation_id)
+        if handler is None:
+            # A request Twilio would take, for a part of the API the double does not model: the test cannot
+            # trust any answer, so it fails (a violation) and the client gets a plain "not implemented".
+            self._violate(record, f"{record.method} {record.path}: {op.operation_id} is in Twilio's API but "
+                                  "the double does not implement it")
+            return Reply(501, error_payload(20500, 501, f"The Twilio double does not implement {op.operation_id}"))
         return handler(record)
 
     def _expire(self, now: datetime) -> None:

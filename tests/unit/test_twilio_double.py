@@ -21,13 +21,20 @@ from twilio.rest import Client
 
 from portal.sms.twilio_client import make_client
 from tests.support import FakeClock
-from tests.twilio_double import ERRORS, ScriptedFailure, TwilioDouble
-from tests.twilio_double.spec import load_spec
+from tests.twilio_double import ERRORS, ScriptedFailure, TwilioDouble, error_payload
+from tests.twilio_double.fixtures import require_spec
+from tests.twilio_double.spec import Spec, SpecMissing, check_form_value, check_json_value, load_spec, spec_paths
 
 ADA = "+15551230001"
 BOB = "+15551230002"
 FORM = "application/x-www-form-urlencoded"
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+@pytest.fixture(autouse=True)
+def documents() -> Spec:
+    """Every test here needs Twilio's documents: without them it fails saying to run `make twilio-oai`."""
+    return require_spec()
 
 
 @pytest.fixture
@@ -470,6 +477,97 @@ def test_the_double_checks_its_own_answers_against_the_spec() -> None:
     message, _, _ = spec.route("POST", "/2010-04-01/Accounts/AC" + "a" * 32 + "/Messages.json")
     assert message is not None
     assert spec.check_response(message, 201, {"date_created": "2024-01-01T00:00:00Z"})  # must be RFC 2822
+
+
+def test_every_error_answer_is_checked_against_twilios_error_body() -> None:
+    spec = load_spec()
+    create, _, _ = spec.route("POST", "/v2/Services/VA" + "a" * 32 + "/Verifications")
+    assert create is not None
+    assert spec.check_response(create, 429, error_payload(60203)) == []
+    assert spec.check_response(None, 404, error_payload(20404, path="/nowhere")) == []  # no route: still checked
+    assert spec.check_response(None, 404, {"code": 20404, "message": "gone", "more_info": "https://x.test/",
+                                           "status": 400}) == ["error.status=400 is not the HTTP status 404"]
+    assert spec.check_response(create, 429, {"detail": "slow down"})  # not Twilio's shape
+    assert spec.check_response(None, 200, {})  # without an operation only an error can be the answer
+
+
+def test_an_answer_after_a_scripted_hang_is_checked(double: TwilioDouble, twilio: Client,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    real = double._verification_json
+    monkeypatch.setattr(double, "_verification_json", lambda v: {**real(v), "surprise": 1})
+    double.fail_next(ScriptedFailure(kind="hang", seconds=0.05))
+    send(twilio, double)
+    assert any(v.startswith("double bug:") and "surprise is not in the schema" in v for v in double.violations)
+
+
+def test_scripted_and_refused_answers_leave_no_double_bug(double: TwilioDouble, twilio: Client) -> None:
+    double.fail_next(ScriptedFailure(code=12345, status=418, message="I'm a teapot"))
+    with pytest.raises(TwilioRestException):
+        send(twilio, double)
+    raw(double, "GET", "/nowhere")
+    raw(double, "GET", verifications_path(double))
+    raw(double, "POST", verifications_path(double), {"To": ADA}, auth=None)
+    assert [r.status for r in double.requests] == [418, 404, 405, 401]
+    assert not [v for v in double.violations if v.startswith("double bug")], double.violations
+
+
+# -- Twilio's complete documents -------------------------------------------------------------------------------
+
+
+def test_the_complete_documents_are_parsed_once_per_process() -> None:
+    spec = load_spec()
+    assert spec is load_spec()
+    assert len(spec.operations) > 200  # all of Verify v2 and API 2010-04-01, not an excerpt
+    assert {"CreateVerification", "CreateMessage", "FetchService", "CreateCall"} <= set(spec.by_id)
+    assert 0 < spec.load_seconds < 10
+
+
+def test_missing_documents_say_what_to_run(tmp_path: Any) -> None:
+    with pytest.raises(SpecMissing, match="make twilio-oai"):
+        load_spec(str(tmp_path))
+    (tmp_path / "twilio_verify_v2.json").write_text("{}")
+    with pytest.raises(SpecMissing, match=r"\(twilio_api_v2010.json\) are not in"):
+        spec_paths(tmp_path)
+
+
+def test_the_most_specific_path_template_wins() -> None:
+    spec = load_spec()
+    summary, params, _ = spec.route("GET", "/v2/Attempts/Summary")
+    assert summary is not None and summary.operation_id == "FetchVerificationAttemptsSummary" and params == {}
+    attempt, params, _ = spec.route("GET", "/v2/Attempts/VL" + "a" * 32)
+    assert attempt is not None and attempt.operation_id == "FetchVerificationAttempt"
+    assert params == {"Sid": "VL" + "a" * 32}
+    account = "/2010-04-01/Accounts/AC" + "a" * 32
+    local, _, _ = spec.route("GET", account + "/IncomingPhoneNumbers/Local.json")
+    assert local is not None and local.operation_id == "ListIncomingPhoneNumberLocal"
+    number, params, _ = spec.route("GET", account + "/IncomingPhoneNumbers/PN" + "b" * 32 + ".json")
+    assert number is not None and number.operation_id == "FetchIncomingPhoneNumber"
+    assert spec.route("DELETE", account + "/IncomingPhoneNumbers/Local.json") == (None, {}, ["GET", "POST"])
+
+
+def test_an_operation_the_double_does_not_model_is_a_violation(double: TwilioDouble) -> None:
+    status, body = raw(double, "GET", f"/v2/Services/{double.verify_service_sid}")
+    assert (status, body["code"], body["status"]) == (501, 20500, 501)
+    assert double.violations == [f"GET /v2/Services/{double.verify_service_sid}: FetchService is in Twilio's API "
+                                  "but the double does not implement it"]
+
+
+def test_query_parameters_are_checked_against_the_full_documents(double: TwilioDouble) -> None:
+    status, body = raw(double, "GET", messages_path(double) + "?PageSize=0")
+    assert (status, body["code"]) == (400, 20001)
+    assert any("query parameter PageSize='0' is below 1" in v for v in double.violations), double.violations
+
+
+def test_formats_and_ranges_of_the_full_documents() -> None:
+    country = {"type": "string", "format": "iso-country-code"}
+    assert check_form_value({}, country, "US") is None
+    assert check_form_value({}, country, "usa") == "is not an ISO 3166-1 alpha-2 country code"
+    assert check_form_value({}, {"type": "string", "format": "http-method"}, "FETCH") == "is not an HTTP method"
+    assert check_form_value({}, {"type": "integer", "format": "int64"}, str(2**63)) == "does not fit int64"
+    assert check_form_value({}, {"type": "string", "format": "twiml"}, "<Response/>") is None
+    assert check_json_value({}, {"type": "integer", "maximum": 3}, 4, "n") == ["n=4 is above 3"]
+    assert check_json_value({}, {"type": "object", "properties": {"a": {}}, "required": ["a"]}, {}, "o") == [
+        "o.a is missing"]
 
 
 # -- concurrency and reset -----------------------------------------------------------------------------------
