@@ -3,6 +3,7 @@
 SECURITY.md: every such change is audited in its transaction, revokes the user's other sessions on the
 server (a copied cookie stops working), and is brought to the user's attention: by email (portal.mail),
 sent once the change commits, at the next sign-in ("Since your last sign-in: …") and in recent activity.
+Which events are which is said once, in portal.events.
 """
 
 from __future__ import annotations
@@ -13,23 +14,23 @@ from sqlalchemy import select
 
 from portal import audit, mail
 from portal.auth import flow
+from portal.events import LISTED_AT_NEXT_SIGN_IN, SECOND_FACTOR_SIGN_INS, Event
 from portal.extensions import db
 from portal.models import AuditEvent, User, UserSession
 
-# Events a user is told about at their next sign-in.
-NOTIFY = frozenset({
-    "totp.enrolled", "totp.replaced", "totp.removed", "sms.enrolled", "sms.changed", "sms.removed",
-    "recovery.generated", "recovery.deleted", "recovery.used", "admin.two_factor_disabled",
-})
-SIGN_INS = ("signin.second_factor", "recovery.used")
-PASSWORD_ONLY = "signin.password"  # noqa: S105  (an event name) a sign-in of an account without a second factor
+# Read from portal.events (not a second copy): what is listed at the next sign-in, and the sign-ins.
+NOTIFY = frozenset(e.value for e in LISTED_AT_NEXT_SIGN_IN)
+SIGN_INS = tuple(sorted(e.value for e in SECOND_FACTOR_SIGN_INS))
+PASSWORD_ONLY = Event.SIGNIN_PASSWORD  # a sign-in of an account without a second factor
 
 
-def changed(event: str, *, user: User, ip: str | None, keep: UserSession | None, **details: Any) -> None:
+def changed(event: Event | str, *, user: User, ip: str | None, keep: UserSession | None, **details: Any) -> None:
     """Record a sign-in change and sign out every other session of the user, in the caller's transaction.
 
-    keep is the session that made the change (it stays signed in); None signs out every session.
+    keep is the session that made the change (it stays signed in); None signs out every session. A name is
+    converted with Event(name): one that is not an Event raises ValueError before anything changes.
     """
+    event = Event(event)
     audit.record(event, actor=user, subject=user, ip=ip, **details)
     flow.revoke_sessions(user, keep=keep)
     mail.notify(user.email, event, ip=ip)
@@ -65,7 +66,8 @@ def disabled_by_support_since(user: User, current: AuditEvent) -> bool:
         .order_by(AuditEvent.id.desc()).limit(1)
     )
     query = select(AuditEvent.id).where(AuditEvent.subject_id == user.id,
-                                        AuditEvent.event == "admin.two_factor_disabled", AuditEvent.id < current.id)
+                                        AuditEvent.event == Event.ADMIN_TWO_FACTOR_DISABLED.value,
+                                        AuditEvent.id < current.id)
     if previous is not None:
         query = query.where(AuditEvent.id > previous)
     return db.session.scalar(query.limit(1)) is not None
