@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from portal import audit, mail
 from portal.auth import flow
 from portal.clock import as_utc, now
+from portal.events import Event
 from portal.extensions import db
 from portal.models import AdminRequest, RecoveryCode, SmsCode, SmsFactor, TotpFactor, User
 
@@ -144,8 +145,8 @@ def disable_two_factor(target: User, identity: IdentityCheck, actor: Actor, *,
     if request is not None:  # actor approved what another admin requested
         details["request_id"] = request.id
         details["requested_by"] = request.requested_by_id
-    audit.record("admin.two_factor_disabled", actor=actor.user, subject=target, ip=actor.ip, **details)
-    mail.notify(target.email, "admin.two_factor_disabled", ip=actor.ip)
+    audit.record(Event.ADMIN_TWO_FACTOR_DISABLED, actor=actor.user, subject=target, ip=actor.ip, **details)
+    mail.notify(target.email, Event.ADMIN_TWO_FACTOR_DISABLED, ip=actor.ip)
     db.session.expire(target)
     return Outcome.DONE
 
@@ -193,10 +194,11 @@ def request_disable(target: User, identity: IdentityCheck, actor: Actor) -> tupl
             db.session.add(request)
     except IntegrityError:
         return Outcome.PENDING, pending_request(target)
-    audit.record("admin.disable_requested", actor=actor.user, subject=target, ip=actor.ip, request_id=request.id,
-                 identity_check=identity.check, case_reference=identity.case_reference, notes=identity.notes)
+    audit.record(Event.ADMIN_DISABLE_REQUESTED, actor=actor.user, subject=target, ip=actor.ip,
+                 request_id=request.id, identity_check=identity.check,
+                 case_reference=identity.case_reference, notes=identity.notes)
     # Security: the owner hears of it while it waits, so a request made on an impostor's word can be stopped.
-    mail.notify(target.email, "admin.disable_requested", ip=actor.ip)
+    mail.notify(target.email, Event.ADMIN_DISABLE_REQUESTED, ip=actor.ip)
     return Outcome.REQUESTED, request
 
 
@@ -233,7 +235,7 @@ def close_obsolete_request(request: AdminRequest, actor: Actor) -> Outcome:
     """Close a request whose user has no 2FA left to disable (turned off another way). The caller commits."""
     if actor.user is None or not _decide(request, actor.user, "obsolete", others_only=False):
         return Outcome.DECIDED
-    audit.record("admin.disable_request_closed", actor=actor.user, subject=request.target, ip=actor.ip,
+    audit.record(Event.ADMIN_DISABLE_REQUEST_CLOSED, actor=actor.user, subject=request.target, ip=actor.ip,
                  request_id=request.id, case_reference=request.case_reference)
     return Outcome.DONE
 
@@ -247,7 +249,7 @@ def reject_request(request: AdminRequest, actor: Actor) -> Outcome:
     if admin is None or admin.id == request.target_id:
         return Outcome.SELF
     withdrawn = request.requested_by_id == admin.id
-    event = "admin.disable_withdrawn" if withdrawn else "admin.disable_rejected"
+    event = Event.ADMIN_DISABLE_WITHDRAWN if withdrawn else Event.ADMIN_DISABLE_REJECTED
     if not _decide(request, admin, "withdrawn" if withdrawn else "rejected", others_only=False):
         return Outcome.DECIDED
     audit.record(event, actor=admin, subject=request.target, ip=actor.ip, request_id=request.id,
