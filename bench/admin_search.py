@@ -2,7 +2,7 @@
 
 Run: make bench   (or .venv/bin/python bench/admin_search.py [--users N] [--repeat R])
 Seeds N users with COPY into a private schema of BENCH_DATABASE_URL (default: the local test database),
-applies the migrations, then times queries.search_users (both of its queries) for typical needles.
+applies the migrations, then times queries.users_matching (both of its queries) for typical needles.
 The schema is dropped afterwards.
 """
 
@@ -81,7 +81,7 @@ def main() -> None:
                     statements.clear()
                     db.session.rollback()
                     start = time.perf_counter()
-                    found, _more = queries.search_users(needle, page)
+                    found, _more = queries.users_matching(needle, page)
                     times.append((time.perf_counter() - start) * 1000)
                 times.sort()
                 p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
@@ -99,7 +99,7 @@ def main() -> None:
 
 
 def _explain(needle: str, page: int) -> list[str]:
-    """EXPLAIN ANALYZE of each statement search_users runs (BENCH_EXPLAIN=1)."""
+    """EXPLAIN ANALYZE of each statement users_matching runs (BENCH_EXPLAIN=1)."""
     captured: list[tuple[str, object]] = []
 
     def grab(_conn, _cur, stmt, params, _ctx, _many):
@@ -107,7 +107,7 @@ def _explain(needle: str, page: int) -> list[str]:
 
     event.listen(db.engine, "before_cursor_execute", grab)
     try:
-        queries.search_users(needle, page)
+        queries.users_matching(needle, page)
     finally:
         event.remove(db.engine, "before_cursor_execute", grab)
     lines = []

@@ -21,39 +21,16 @@ from typing import Any
 from flask import Flask, current_app, has_request_context, request
 from flask_babel import force_locale, format_datetime
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from sqlalchemy import event
+from sqlalchemy import event as orm_event
 from sqlalchemy.orm import Session
 
 from portal.clock import now
+from portal.events import Event
 from portal.extensions import db
 
 log = logging.getLogger("portal.mail")
 SMTP_POLICY = email.policy.SMTP.clone(max_line_length=998)
 QUEUE = "portal.mail.queue"
-
-# The events users get an email about, with the sentence that says what happened.
-NOTICES = {
-    "totp.enrolled": _l("An authenticator app was set up for your account."),
-    "totp.replaced": _l("The authenticator app of your account was replaced."),
-    "totp.removed": _l("The authenticator app was removed from your account."),
-    "sms.enrolled": _l("A phone number for sign-in codes was added to your account."),
-    "sms.changed": _l("The phone number for sign-in codes of your account was changed."),
-    "sms.removed": _l("The phone number for sign-in codes was removed from your account."),
-    "recovery.generated": _l("New recovery codes were generated for your account; the old ones no longer work."),
-    "recovery.used": _l("A recovery code was used to sign in to your account."),
-    "recovery.deleted": _l("The recovery codes of your account were deleted."),
-    "admin.two_factor_disabled": _l("Support turned off two-step verification for your account."),
-    "admin.disable_requested": _l("Support was asked to turn off two-step verification for your account. Nothing "
-                                  "changes until a second admin approves it: if you did not ask for this, contact "
-                                  "support now."),
-    "admin.disable_rejected": _l("A request to turn off two-step verification for your account was rejected; "
-                                 "nothing changed."),
-    "admin.disable_withdrawn": _l("A request to turn off two-step verification for your account was withdrawn; "
-                                  "nothing changed."),
-    "signin.locked": _l("Signing in with a code was locked after too many wrong codes."),
-}
-
 
 @dataclass(frozen=True)
 class Mail:
@@ -62,9 +39,13 @@ class Mail:
     body: str
 
 
-def notify(to: str, event_name: str, *, ip: str | None, language: str | None = None) -> None:
-    """Queue the notice for event_name to `to`; it is sent after the current transaction commits."""
-    sentence = NOTICES.get(event_name)
+def notify(to: str, event: Event | str, *, ip: str | None, language: str | None = None) -> None:
+    """Queue the notice of event to `to`; it is sent after the current transaction commits.
+
+    An Event without a notice (Event.notice is None, as its table says) sends nothing. A name is converted
+    with Event(name): one that is not an Event raises ValueError rather than send nothing unseen.
+    """
+    sentence = Event(event).notice
     if sentence is None:
         return
     if language is None and has_request_context():
@@ -138,6 +119,6 @@ def _drop_queued(session: Session) -> None:
 def init_app(app: Flask) -> None:
     if not getattr(init_app, "listening", False):
         # One listener for every app: Flask-SQLAlchemy's sessions are all of one class.
-        event.listen(Session, "after_commit", _send_queued)
-        event.listen(Session, "after_soft_rollback", lambda session, _tx: _drop_queued(session))
+        orm_event.listen(Session, "after_commit", _send_queued)
+        orm_event.listen(Session, "after_soft_rollback", lambda session, _tx: _drop_queued(session))
         init_app.listening = True  # type: ignore[attr-defined]

@@ -8,8 +8,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from portal import factors
-from portal.account import activity
+from portal import activity, factors
 from portal.account.agents import describe_agent
 from portal.auth import flow
 from portal.auth.forms import PostForm

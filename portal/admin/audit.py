@@ -10,10 +10,10 @@ from datetime import date
 from flask import render_template, request
 from werkzeug.wrappers import Response
 
-from portal.account import activity
 from portal.admin import bp, queries
 from portal.admin.common import page_number, query_text
 from portal.admin.operations import REFERENCE_MAX
+from portal.events import label_of
 from portal.extensions import db
 from portal.models import AuditEvent
 
@@ -42,7 +42,7 @@ def audit() -> str:
     shown = rows[:queries.PAGE_SIZE]
     emails = queries.emails_of({r.actor_id for r in shown} | {r.subject_id for r in shown})
     return render_template("admin/audit.html", f=f, rows=shown, more=len(rows) > queries.PAGE_SIZE, page=page,
-                           emails=emails, labels=activity.LABELS, unknown_user=stmt is None)
+                           emails=emails, label_of=label_of, unknown_user=stmt is None)
 
 
 def _csv_cell(value: object) -> str:

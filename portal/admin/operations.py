@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from portal import audit, mail
 from portal.auth import flow
 from portal.clock import as_utc, now
+from portal.events import Event
 from portal.extensions import db
 from portal.models import AdminRequest, RecoveryCode, SmsCode, SmsFactor, TotpFactor, User
 
@@ -115,7 +116,7 @@ def has_two_factor(user: User) -> bool:
 
 
 def disable_two_factor(target: User, identity: IdentityCheck, actor: Actor, *,
-                       request: AdminRequest | None = None) -> Outcome:
+                       approved_request: AdminRequest | None = None) -> Outcome:
     """Remove every factor and recovery code of target, clear its failure count and lock, sign it out.
 
     Security: the first statement is an UPDATE of the target's row, so of two admins submitting at once
@@ -141,29 +142,30 @@ def disable_two_factor(target: User, identity: IdentityCheck, actor: Actor, *,
     if actor.os_user is not None:
         details["via"] = "cli"
         details["os_user"] = actor.os_user
-    if request is not None:  # actor approved what another admin requested
-        details["request_id"] = request.id
-        details["requested_by"] = request.requested_by_id
-    audit.record("admin.two_factor_disabled", actor=actor.user, subject=target, ip=actor.ip, **details)
-    mail.notify(target.email, "admin.two_factor_disabled", ip=actor.ip)
+    if approved_request is not None:  # actor approved what another admin requested
+        details["request_id"] = approved_request.id
+        details["requested_by"] = approved_request.requested_by_id
+    audit.record(Event.ADMIN_TWO_FACTOR_DISABLED, actor=actor.user, subject=target, ip=actor.ip, **details)
+    mail.notify(target.email, Event.ADMIN_TWO_FACTOR_DISABLED, ip=actor.ip)
     db.session.expire(target)
     return Outcome.DONE
 
 
-def _lapsed_before(at: datetime) -> datetime:
+def _lapse_cutoff(at: datetime) -> datetime:
+    """Requests made before this time have lapsed at `at`."""
     return at - REQUEST_TTL
 
 
 def still_waiting(at: datetime | None = None) -> ColumnElement[bool]:
     """SQL: the request is pending and has not lapsed (the one definition every query uses)."""
-    return (AdminRequest.status == "pending") & (AdminRequest.requested_at >= _lapsed_before(at or now()))
+    return (AdminRequest.status == "pending") & (AdminRequest.requested_at >= _lapse_cutoff(at or now()))
 
 
-def status_of(request: AdminRequest) -> str:
+def status_of(disable_request: AdminRequest) -> str:
     """The request's status as people should read it: a pending request past REQUEST_TTL has lapsed."""
-    if request.status == "pending" and as_utc(request.requested_at) < _lapsed_before(now()):
+    if disable_request.status == "pending" and as_utc(disable_request.requested_at) < _lapse_cutoff(now()):
         return "expired"
-    return request.status
+    return disable_request.status
 
 
 def pending_request(target: User) -> AdminRequest | None:
@@ -184,34 +186,37 @@ def request_disable(target: User, identity: IdentityCheck, actor: Actor) -> tupl
     at = now()
     db.session.execute(update(AdminRequest).where(
         AdminRequest.target_id == target.id, AdminRequest.status == "pending",
-        AdminRequest.requested_at < _lapsed_before(at)).values(status="expired")
+        AdminRequest.requested_at < _lapse_cutoff(at)).values(status="expired")
         .execution_options(synchronize_session=False))
-    request = AdminRequest(target_id=target.id, requested_by_id=actor.user.id, requested_at=at, requested_ip=actor.ip,
-                           identity_check=identity.check, case_reference=identity.case_reference, notes=identity.notes)
+    disable_request = AdminRequest(target_id=target.id, requested_by_id=actor.user.id, requested_at=at,
+                                   requested_ip=actor.ip, identity_check=identity.check,
+                                   case_reference=identity.case_reference, notes=identity.notes)
     try:
         with db.session.begin_nested():
-            db.session.add(request)
+            db.session.add(disable_request)
     except IntegrityError:
         return Outcome.PENDING, pending_request(target)
-    audit.record("admin.disable_requested", actor=actor.user, subject=target, ip=actor.ip, request_id=request.id,
-                 identity_check=identity.check, case_reference=identity.case_reference, notes=identity.notes)
+    audit.record(Event.ADMIN_DISABLE_REQUESTED, actor=actor.user, subject=target, ip=actor.ip,
+                 request_id=disable_request.id, identity_check=identity.check,
+                 case_reference=identity.case_reference, notes=identity.notes)
     # Security: the owner hears of it while it waits, so a request made on an impostor's word can be stopped.
-    mail.notify(target.email, "admin.disable_requested", ip=actor.ip)
-    return Outcome.REQUESTED, request
+    mail.notify(target.email, Event.ADMIN_DISABLE_REQUESTED, ip=actor.ip)
+    return Outcome.REQUESTED, disable_request
 
 
-def _decide(request: AdminRequest, admin: User, status: str, *, others_only: bool) -> bool:
-    """Move request from pending to status, if it still waits (and admin is not its requester when others_only)."""
-    stmt = update(AdminRequest).where(AdminRequest.id == request.id, still_waiting())
+def _moved_from_pending(disable_request: AdminRequest, admin: User, status: str, *, others_only: bool) -> bool:
+    """Whether this call moved disable_request from pending to status (admin deciding): only if it still waited,
+    and, when others_only, admin is not its requester. False: someone decided first, or it lapsed."""
+    stmt = update(AdminRequest).where(AdminRequest.id == disable_request.id, still_waiting())
     if others_only:
         stmt = stmt.where(or_(AdminRequest.requested_by_id.is_(None), AdminRequest.requested_by_id != admin.id))
     stmt = stmt.values(status=status, decided_by_id=admin.id, decided_at=now())
     won = (db.session.execute(stmt.execution_options(synchronize_session=False)).rowcount or 0) == 1
-    db.session.refresh(request)
+    db.session.refresh(disable_request)
     return won
 
 
-def approve_request(request: AdminRequest, actor: Actor) -> Outcome:
+def approve_request(disable_request: AdminRequest, actor: Actor) -> Outcome:
     """A different admin approves: the same disable_two_factor, audited with both admins. The caller commits on
     DONE; on ALREADY it rolls back and calls close_obsolete_request; on anything else it rolls back.
 
@@ -219,38 +224,38 @@ def approve_request(request: AdminRequest, actor: Actor) -> Outcome:
     and the other gets DECIDED; the requester's own approval is refused (SAME_ADMIN) in the same statement.
     """
     admin = actor.user
-    if admin is None or admin.id == request.target_id:
+    if admin is None or admin.id == disable_request.target_id:
         return Outcome.SELF
-    if request.requested_by_id == admin.id:
+    if disable_request.requested_by_id == admin.id:
         return Outcome.SAME_ADMIN
-    if not _decide(request, admin, "approved", others_only=True):
+    if not _moved_from_pending(disable_request, admin, "approved", others_only=True):
         return Outcome.DECIDED
-    identity = IdentityCheck(request.identity_check, request.case_reference, request.notes)
-    return disable_two_factor(request.target, identity, actor, request=request)
+    identity = IdentityCheck(disable_request.identity_check, disable_request.case_reference, disable_request.notes)
+    return disable_two_factor(disable_request.target, identity, actor, approved_request=disable_request)
 
 
-def close_obsolete_request(request: AdminRequest, actor: Actor) -> Outcome:
+def close_obsolete_request(disable_request: AdminRequest, actor: Actor) -> Outcome:
     """Close a request whose user has no 2FA left to disable (turned off another way). The caller commits."""
-    if actor.user is None or not _decide(request, actor.user, "obsolete", others_only=False):
+    if actor.user is None or not _moved_from_pending(disable_request, actor.user, "obsolete", others_only=False):
         return Outcome.DECIDED
-    audit.record("admin.disable_request_closed", actor=actor.user, subject=request.target, ip=actor.ip,
-                 request_id=request.id, case_reference=request.case_reference)
+    audit.record(Event.ADMIN_DISABLE_REQUEST_CLOSED, actor=actor.user, subject=disable_request.target, ip=actor.ip,
+                 request_id=disable_request.id, case_reference=disable_request.case_reference)
     return Outcome.DONE
 
 
-def reject_request(request: AdminRequest, actor: Actor) -> Outcome:
+def reject_request(disable_request: AdminRequest, actor: Actor) -> Outcome:
     """Another admin rejects the request, or its requester withdraws it. The caller commits on DONE.
 
     Security: the admin the request is about cannot decide it either way (SELF).
     """
     admin = actor.user
-    if admin is None or admin.id == request.target_id:
+    if admin is None or admin.id == disable_request.target_id:
         return Outcome.SELF
-    withdrawn = request.requested_by_id == admin.id
-    event = "admin.disable_withdrawn" if withdrawn else "admin.disable_rejected"
-    if not _decide(request, admin, "withdrawn" if withdrawn else "rejected", others_only=False):
+    withdrawn = disable_request.requested_by_id == admin.id
+    event = Event.ADMIN_DISABLE_WITHDRAWN if withdrawn else Event.ADMIN_DISABLE_REJECTED
+    if not _moved_from_pending(disable_request, admin, "withdrawn" if withdrawn else "rejected", others_only=False):
         return Outcome.DECIDED
-    audit.record(event, actor=admin, subject=request.target, ip=actor.ip, request_id=request.id,
-                 case_reference=request.case_reference)
-    mail.notify(request.target.email, event, ip=actor.ip)
+    audit.record(event, actor=admin, subject=disable_request.target, ip=actor.ip, request_id=disable_request.id,
+                 case_reference=disable_request.case_reference)
+    mail.notify(disable_request.target.email, event, ip=actor.ip)
     return Outcome.DONE

@@ -19,7 +19,7 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def search_users(q: str, page: int) -> tuple[list[User], bool]:
+def users_matching(q: str, page: int) -> tuple[list[User], bool]:
     """Users whose email starts with q, then those that contain it further on, one page; and whether more follow.
 
     Speed: two queries that each walk an index in email order, never one that sorts every match. Prefix
@@ -44,6 +44,7 @@ def search_users(q: str, page: int) -> tuple[list[User], bool]:
         select(User).where(User.email.like(f"%{pattern}%", escape="\\"), ~prefix).order_by(User.email)
         .offset(max(0, offset - prefix_count)).limit(PAGE_SIZE + 1 - len(rows)))
     return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+
 
 
 @dataclass(frozen=True)
@@ -105,12 +106,12 @@ def emails_of(ids: set[int | None]) -> dict[int, str]:
     return {row[0]: row[1] for row in db.session.execute(select(User.id, User.email).where(User.id.in_(wanted)))}
 
 
-def requests_overview(recent: int = 20) -> tuple[list[AdminRequest], list[AdminRequest]]:
-    """Requests waiting for a second admin (oldest first), and the most recently decided or lapsed ones."""
+def requests_overview(decided_limit: int = 20) -> tuple[list[AdminRequest], list[AdminRequest]]:
+    """Requests waiting for a second admin (oldest first), and the decided_limit most recently decided or lapsed."""
     pending = list(db.session.scalars(select(AdminRequest).where(still_waiting())
                                       .order_by(AdminRequest.requested_at)))
     decided = list(db.session.scalars(select(AdminRequest).where(~still_waiting())
-                                      .order_by(AdminRequest.id.desc()).limit(recent)))
+                                      .order_by(AdminRequest.id.desc()).limit(decided_limit)))
     return pending, decided
 
 

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from portal.account import activity
+from portal import activity
 from portal.admin import bp, queries
 from portal.admin.common import already_off, disabled, page_number, query_text
 from portal.admin.forms import DisableForm
@@ -36,7 +36,7 @@ def index() -> Response:
 def users() -> str:
     q = query_text("q", 320)
     page = page_number()
-    found, more = queries.search_users(q, page)
+    found, more = queries.users_matching(q, page)
     return render_template("admin/users.html", q=q, users=found, page=page, more=more,
                            substring_min=queries.SUBSTRING_MIN,
                            summaries=queries.summaries(found), lock_at=current_app.config["SECOND_FACTOR_LOCK_AT"])

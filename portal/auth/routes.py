@@ -11,13 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
-from portal import audit, factors, security_events
-from portal.account import notices
+from portal import audit, factors, notices
 from portal.auth import flow, throttle
 from portal.auth.forms import LoginForm, PostForm, ReauthForm, RegisterForm
 from portal.auth.passwords import canonical_email, password_problems
 from portal.clock import now
 from portal.crypto import passwords
+from portal.events import Event
 from portal.extensions import db, limiter
 from portal.models import User
 from portal.responses import wait_response
@@ -99,13 +99,13 @@ def login() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str]
     throttle.reset(email)
     needs_second = factors.is_on(user)
     flow.begin(user, needs_second_factor=needs_second, remember=bool(form.remember.data))
-    signed_in = None if needs_second else audit.record(security_events.PASSWORD_ONLY, actor=user, subject=user,
+    signed_in = None if needs_second else audit.record(Event.SIGNIN_PASSWORD, actor=user, subject=user,
                                                        ip=client_ip())
     db.session.commit()
     target = safe_next(request.args.get("next"))
     if signed_in is None:
         return redirect(url_for("signin.choose", next=target))
-    notices.since_previous_sign_in(user, signed_in)
+    notices.flash_since_previous_sign_in(user, signed_in)
     return redirect(target)
 
 

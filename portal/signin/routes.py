@@ -10,8 +10,7 @@ from flask_babel import ngettext
 from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
-from portal import factors, memo
-from portal.account import notices
+from portal import factors, memo, notices
 from portal.auth import flow
 from portal.clock import now
 from portal.extensions import db
@@ -95,7 +94,7 @@ def _second_step(method: Method | None, template: str) -> Page:
             db.session.rollback()  # the code stays unused, nothing is recorded as a sign-in
             return _expired()
         memo.commit_keeping()  # what is read next is what this request just wrote
-        notices.since_previous_sign_in(user, checked.recorded)
+        notices.flash_since_previous_sign_in(user, checked.recorded)
         _after_sign_in(user, method, checked.recorded.details.get("recovery_codes_left"))
         return redirect(next_url)
     if verdict.reason in (Reason.MALFORMED, Reason.LOCKED, Reason.WAIT):

@@ -17,6 +17,7 @@ from sqlalchemy import and_, delete, or_, select, update
 from portal import audit
 from portal.clock import as_utc
 from portal.crypto import keyed_hash
+from portal.events import Event
 from portal.extensions import db
 from portal.factors.base import Reason, Verdict, refused
 from portal.limits import insert_missing
@@ -155,7 +156,7 @@ def send(factor: SmsFactor, purpose: Purpose, *, language: str, now: datetime,
         db.session.execute(update(SmsFactor).where(SmsFactor.id == factor.id).values(last_sent_at=last_sent))
         db.session.commit()
         raise
-    audit.record("sms.sent", actor=None, subject=db.session.get(User, factor.user_id), ip=ip,
+    audit.record(Event.SMS_SENT, actor=None, subject=db.session.get(User, factor.user_id), ip=ip,
                  purpose=str(purpose), phone=mask(factor.phone))
     db.session.commit()
     db.session.refresh(factor)
