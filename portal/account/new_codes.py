@@ -9,6 +9,7 @@ from portal import factors, security_events
 from portal.auth import flow
 from portal.auth.forms import PostForm
 from portal.clock import now
+from portal.events import Event
 from portal.factors.recovery import generate_set, shown
 from portal.mail import site_url
 from portal.models import User
@@ -32,7 +33,7 @@ def show_codes(codes: list[str], user: User, *, first: bool) -> str:
     answer to a POST, so Back cannot bring the codes back from a cache or a GET.
     """
     # Security: a sensitive change: audited in this transaction, every other session signed out.
-    security_events.changed("recovery.generated", user=user, ip=client_ip(), keep=flow.current_row(),
+    security_events.changed(Event.RECOVERY_GENERATED, user=user, ip=client_ip(), keep=flow.current_row(),
                             count=len(codes))
     return render_template("account/recovery_codes_show.html", codes=[shown(code) for code in codes],
                            first=_first_notice(user) if first else None, form=PostForm(),

@@ -89,7 +89,7 @@ def login() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str]
     if not passwords().verify(user.password_hash if user else None, password) or user is None:
         log.info("password rejected")
         # Security: a row for an unknown address too (named by its keyed hash only), so both cost the same.
-        audit.record("signin.password_failed", actor=None, subject=user, ip=client_ip(),
+        audit.record(Event.SIGNIN_PASSWORD_FAILED, actor=None, subject=user, ip=client_ip(),
                      email_key=throttle.throttle_key(email)[:16])
         db.session.commit()
         return render_template("auth/login.html", form=form,

@@ -20,6 +20,7 @@ from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 
 from portal import audit, mail, memo
 from portal.clock import as_utc
+from portal.events import Event
 from portal.extensions import db
 from portal.factors import recovery
 from portal.factors.base import Method, Reason, Verdict, refused
@@ -99,11 +100,11 @@ def check(method: Method, user: User, raw: str, *, now: datetime, ip: str | None
         reset(user)  # written with the page's other changes to the user: one UPDATE
         return Checked(verdict, _record_success(method, user, ip, signing_in))
     if signing_in:
-        audit.record("signin.second_factor_failed", actor=None, subject=user, ip=ip, method=method.kind,
+        audit.record(Event.SIGNIN_SECOND_FACTOR_FAILED, actor=None, subject=user, ip=ip, method=method.kind,
                      reason=str(verdict.reason))
     if user.factor_failures == current_app.config["SECOND_FACTOR_LOCK_AT"]:  # this attempt reached the lock
-        audit.record("signin.locked", actor=None, subject=user, ip=ip, failures=user.factor_failures)
-        mail.notify(user.email, "signin.locked", ip=ip)
+        audit.record(Event.SIGNIN_LOCKED, actor=None, subject=user, ip=ip, failures=user.factor_failures)
+        mail.notify(user.email, Event.SIGNIN_LOCKED, ip=ip)
     return Checked(verdict)
 
 
@@ -114,7 +115,7 @@ def _record_success(method: Method, user: User, ip: str | None, signing_in: bool
     details: dict[str, object] = {"method": method.kind}
     if method.kind == recovery.RecoveryMethod.kind or recovery.has_set(user):
         details["recovery_codes_left"] = recovery.remaining(user)
-    event = "recovery.used" if method.kind == recovery.RecoveryMethod.kind else "signin.second_factor"
+    event = Event.RECOVERY_USED if method.kind == recovery.RecoveryMethod.kind else Event.SIGNIN_SECOND_FACTOR
     row = audit.record(event, actor=user, subject=user, ip=ip, **details)
     mail.notify(user.email, event, ip=ip)  # only recovery.used is a notice
     return row

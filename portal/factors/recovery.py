@@ -20,6 +20,7 @@ from sqlalchemy import delete, func, select, update
 
 from portal import factors, security_events
 from portal.crypto import keyed_hash, passwords
+from portal.events import Event
 from portal.extensions import db
 from portal.factors.base import OK, Method, Reason, Verdict
 from portal.memo import remembered
@@ -160,7 +161,7 @@ def drop_if_last_factor_gone(user: User, *, ip: str | None, keep: UserSession | 
     """
     if not factors.is_on(user):
         delete_set(user)
-        security_events.changed("recovery.deleted", user=user, ip=ip, keep=keep)
+        security_events.changed(Event.RECOVERY_DELETED, user=user, ip=ip, keep=keep)
 
 
 class RecoveryMethod(Method):

@@ -11,6 +11,7 @@ from sqlalchemy import delete, select
 
 from portal import security_events
 from portal.clock import as_utc
+from portal.events import Event
 from portal.extensions import db
 from portal.factors import recovery
 from portal.factors.base import OK, Method, Reason, Verdict
@@ -117,7 +118,7 @@ def confirm(user: User, code: str, at: datetime, *, ip: str | None, keep: UserSe
         db.session.flush()  # the partial unique index allows one confirmed phone at a time
     factor.confirmed_at = at
     factor.last_sent_at = None  # the enrollment code is spent; the resend cooldown stays
-    security_events.changed("sms.changed" if old is not None else "sms.enrolled", user=user, ip=ip, keep=keep,
+    security_events.changed(Event.SMS_CHANGED if old is not None else Event.SMS_ENROLLED, user=user, ip=ip, keep=keep,
                             phone=mask(factor.phone))
     return OK
 
@@ -133,7 +134,7 @@ def remove(user: User, *, ip: str, keep: UserSession | None = None) -> None:
     """
     factor = confirmed_phone(user)
     db.session.execute(delete(SmsFactor).where(SmsFactor.user_id == user.id))
-    security_events.changed("sms.removed", user=user, ip=ip, keep=keep,
+    security_events.changed(Event.SMS_REMOVED, user=user, ip=ip, keep=keep,
                             phone=mask(factor.phone) if factor else None)
     recovery.drop_if_last_factor_gone(user, ip=ip, keep=keep)
 

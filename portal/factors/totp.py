@@ -18,6 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from portal import security_events
 from portal.clock import as_utc
 from portal.crypto import secret_box
+from portal.events import Event
 from portal.extensions import db
 from portal.factors import recovery
 from portal.factors.base import OK, Method, Reason, Verdict
@@ -200,7 +201,8 @@ def confirm(user: User, code: str, at: datetime, *, ip: str, keep: UserSession |
     )
     if result.rowcount != 1:
         return Verdict(ok=False, reason=Reason.EXPIRED)
-    security_events.changed("totp.replaced" if old is not None else "totp.enrolled", user=user, ip=ip, keep=keep)
+    event = Event.TOTP_REPLACED if old is not None else Event.TOTP_ENROLLED
+    security_events.changed(event, user=user, ip=ip, keep=keep)
     return OK
 
 
@@ -210,7 +212,7 @@ def remove(user: User, *, ip: str, keep: UserSession | None = None) -> None:
     Every session of the user but keep is signed out.
     """
     db.session.execute(delete(TotpFactor).where(TotpFactor.user_id == user.id))
-    security_events.changed("totp.removed", user=user, ip=ip, keep=keep)
+    security_events.changed(Event.TOTP_REMOVED, user=user, ip=ip, keep=keep)
     recovery.drop_if_last_factor_gone(user, ip=ip, keep=keep)
 
 
