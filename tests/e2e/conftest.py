@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import Database, app_settings, empty_tables, missing_service, serving
-from tests.e2e.support import ConsoleError
-from tests.support import FakeClock
+from tests.e2e.helpers import ARTIFACTS, ConsoleError, open_page
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Playwright cannot download its own browsers here: always Debian's Chromium, offline, headless.
@@ -20,7 +19,6 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"  # tests/artifacts/ (git-ignored)
 
 
 @pytest.fixture
@@ -76,16 +74,7 @@ def browser_page(console_errors: list[ConsoleError], browser_locale: str) -> Ite
         try:
             context = browser.new_context(locale=browser_locale)
             try:
-                page = context.new_page()
-                page.set_default_timeout(10_000)
-
-                def on_console(msg: Any) -> None:
-                    if msg.type == "error":
-                        console_errors.append(ConsoleError(msg.text, msg.location.get("url", "")))
-
-                page.on("console", on_console)
-                page.on("pageerror", lambda exc: console_errors.append(ConsoleError(f"uncaught {exc}", page.url)))
-                yield page
+                yield open_page(context, console_errors)
             finally:
                 context.close()
         finally:
@@ -104,13 +93,3 @@ def screenshot(request: pytest.FixtureRequest, browser_page: Any) -> Callable[[s
         return path
 
     return take
-
-
-def real_time_clock() -> FakeClock:
-    """A FakeClock set to the real time now, so the page's countdown and the server roughly agree.
-
-    Tests advance it by hand instead of sleeping for the next 30-second step.
-    """
-    clock = FakeClock()
-    clock.current = datetime.now(UTC)
-    return clock
