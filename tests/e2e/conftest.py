@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import Database, app_settings, empty_tables, missing_service, serving
-from tests.e2e.helpers import ARTIFACTS, ConsoleError, open_page
+from tests.e2e.helpers import ARTIFACTS, ConsoleError, open_page, real_time_clock
+from tests.support import FakeClock
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Playwright cannot download its own browsers here: always Debian's Chromium, offline, headless.
@@ -20,11 +22,14 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
 ]
 
+expect.set_options(timeout=10_000)  # every expect() in the browser tests waits up to 10 s
+
 
 @pytest.fixture
-def live_clock() -> Callable[[], datetime] | None:
-    """The live server's clock: None is the real clock; a test module can override it with a FakeClock."""
-    return None
+def live_clock() -> FakeClock:
+    """The live server's clock: a FakeClock set to the real time now (real_time_clock), which tests move on by
+    hand instead of waiting for the next 30-second step. A test module can override it: None is the real clock."""
+    return real_time_clock()
 
 
 @pytest.fixture

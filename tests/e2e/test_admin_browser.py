@@ -21,7 +21,6 @@ from tests.e2e.helpers import (
     enter_code,
     heading,
     open_setup,
-    real_time_clock,
     register,
     save_recovery_codes,
     scan_and_confirm,
@@ -34,16 +33,9 @@ from tests.support import GOOD_PASSWORD, FakeClock
 
 pytestmark = pytest.mark.e2e
 
-expect.set_options(timeout=10_000)
-
 ADMIN, USER = "support@example.com", "lost-phone@example.com"
 CASE = "CASE-2026-7781"
 NOTES = "Video call: face matched the passport photo; knew the date the account was made."
-
-
-@pytest.fixture
-def live_clock() -> FakeClock:
-    return real_time_clock()
 
 
 def enroll_authenticator(page: Page, base: str, email: str, clock: FakeClock, tmp_path: Path) -> str:

@@ -24,13 +24,17 @@ from tests.support import GOOD_PASSWORD
 
 pytestmark = pytest.mark.e2e
 
-expect.set_options(timeout=10_000)
-
 EMAIL = "e2e@example.com"
 WRONG_PASSWORD = "not the right password 7"
 # Debian's headless Chromium says "... (X11; Linux x86_64) ... HeadlessChrome/<version> Safari/...":
 # portal/account/agents.py finds "Chrome/" (Chrome) and "Linux" (Linux).
 AGENT_NAME = "Chrome on Linux"
+
+
+@pytest.fixture
+def live_clock() -> None:
+    """These journeys move no clock: the server runs on the real one, as in production."""
+    return None
 
 
 def expect_account_page(page: Page, base: str) -> None:

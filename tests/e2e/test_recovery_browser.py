@@ -31,7 +31,6 @@ from tests.e2e.helpers import (
     field_errors,
     heading,
     open_setup,
-    real_time_clock,
     recovery_codes_shown,
     register,
     save_recovery_codes,
@@ -45,8 +44,6 @@ from tests.support import FakeClock
 
 pytestmark = pytest.mark.e2e
 
-expect.set_options(timeout=10_000)
-
 EMAIL = "recovery-e2e@example.com"
 RECOVERED_FLASH = "You signed in with a recovery code. 9 codes are left."
 RECOVERED_HINT = "If you lost your phone, set up your authenticator app again."
@@ -56,11 +53,6 @@ SELECTED = "The codes are selected: press Ctrl+C (⌘C on a Mac) to copy them."
 REPLAYED = "That recovery code was already used: each code works once. Enter another code from your saved list."
 NOT_CORRECT = "That recovery code is not correct. Check it against your saved list and try again."
 FILE_HEADING = f"Recovery codes for {EMAIL} (2FA Portal)"
-
-
-@pytest.fixture
-def live_clock() -> FakeClock:
-    return real_time_clock()
 
 
 def typed(code: str) -> str:

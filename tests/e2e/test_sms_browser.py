@@ -45,7 +45,6 @@ from tests.e2e.helpers import (
     main,
     open_phone_setup,
     page_without_javascript,
-    real_time_clock,
     recovery_codes_shown,
     register,
     resend_button,
@@ -60,8 +59,6 @@ from tests.support import FakeClock
 from tests.twilio_double.server import TwilioDouble
 
 pytestmark = pytest.mark.e2e
-
-expect.set_options(timeout=10_000)
 
 EMAIL = "sms-e2e@example.com"
 COOLDOWN = 3  # SMS_RESEND_COOLDOWN for these tests: the page's countdown runs in real seconds
@@ -81,11 +78,6 @@ def sms_provider() -> str:
 def live_settings(sms_settings: dict[str, Any]) -> dict[str, Any]:
     """The live server texts through sms_provider pointed at the Twilio double, with a short cooldown."""
     return {**sms_settings, "SMS_RESEND_COOLDOWN": COOLDOWN}
-
-
-@pytest.fixture
-def live_clock() -> FakeClock:
-    return real_time_clock()
 
 
 def url_is(base: str, path: str) -> Callable[[Any], bool]:

@@ -32,7 +32,6 @@ from tests.e2e.helpers import (
     open_setup,
     page_without_javascript,
     read_setup_key,
-    real_time_clock,
     recovery_codes_shown,
     register,
     save_recovery_codes,
@@ -46,18 +45,11 @@ from tests.support import FakeClock
 
 pytestmark = pytest.mark.e2e
 
-expect.set_options(timeout=10_000)
-
 EMAIL = "totp-e2e@example.com"
 NOT_CORRECT = "That code is not correct. Check that you are reading the code for this site and try again."
 REPLAYED_START = "That code was already used."
 BASE32_SECRET = re.compile(r"[A-Z2-7]{32}")
 ADDED_UTC = re.compile(r"Added .+ UTC\.")
-
-
-@pytest.fixture
-def live_clock() -> FakeClock:
-    return real_time_clock()
 
 
 def wrong_totp(secret: str, at: datetime) -> str:
