@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import Database, app_settings, empty_tables, missing_service, serving
-from tests.e2e.support import ConsoleError
+from tests.e2e.helpers import ARTIFACTS, ConsoleError, open_page, real_time_clock
 from tests.support import FakeClock
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -20,13 +21,15 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"  # tests/artifacts/ (git-ignored)
+
+expect.set_options(timeout=10_000)  # every expect() in the browser tests waits up to 10 s
 
 
 @pytest.fixture
-def live_clock() -> Callable[[], datetime] | None:
-    """The live server's clock: None is the real clock; a test module can override it with a FakeClock."""
-    return None
+def live_clock() -> FakeClock:
+    """The live server's clock: a FakeClock set to the real time now (real_time_clock), which tests move on by
+    hand instead of waiting for the next 30-second step. A test module can override it: None is the real clock."""
+    return real_time_clock()
 
 
 @pytest.fixture
@@ -76,16 +79,7 @@ def browser_page(console_errors: list[ConsoleError], browser_locale: str) -> Ite
         try:
             context = browser.new_context(locale=browser_locale)
             try:
-                page = context.new_page()
-                page.set_default_timeout(10_000)
-
-                def on_console(msg: Any) -> None:
-                    if msg.type == "error":
-                        console_errors.append(ConsoleError(msg.text, msg.location.get("url", "")))
-
-                page.on("console", on_console)
-                page.on("pageerror", lambda exc: console_errors.append(ConsoleError(f"uncaught {exc}", page.url)))
-                yield page
+                yield open_page(context, console_errors)
             finally:
                 context.close()
         finally:
@@ -104,13 +98,3 @@ def screenshot(request: pytest.FixtureRequest, browser_page: Any) -> Callable[[s
         return path
 
     return take
-
-
-def real_time_clock() -> FakeClock:
-    """A FakeClock set to the real time now, so the page's countdown and the server roughly agree.
-
-    Tests advance it by hand instead of sleeping for the next 30-second step.
-    """
-    clock = FakeClock()
-    clock.current = datetime.now(UTC)
-    return clock

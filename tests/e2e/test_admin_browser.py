@@ -15,40 +15,33 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import Database, app_settings
-from tests.e2e.conftest import real_time_clock
-from tests.e2e.journeys import (
+from tests.e2e.helpers import (
+    ZH,
+    ConsoleError,
     enter_code,
     heading,
     open_setup,
-    read_setup_key,
     register,
     save_recovery_codes,
+    scan_and_confirm,
     sign_in,
     sign_out,
+    unexpected_errors,
 )
-from tests.e2e.support import ConsoleError, zh
 from tests.otp import totp
 from tests.support import GOOD_PASSWORD, FakeClock
 
 pytestmark = pytest.mark.e2e
-
-expect.set_options(timeout=10_000)
 
 ADMIN, USER = "support@example.com", "lost-phone@example.com"
 CASE = "CASE-2026-7781"
 NOTES = "Video call: face matched the passport photo; knew the date the account was made."
 
 
-@pytest.fixture
-def live_clock() -> FakeClock:
-    return real_time_clock()
-
-
 def enroll_authenticator(page: Page, base: str, email: str, clock: FakeClock, tmp_path: Path) -> str:
     register(page, base, email)
     open_setup(page, base)
-    secret = read_setup_key(page, tmp_path)[1]["secret"]
-    enter_code(page, totp(secret, clock()), "Confirm")
+    secret = scan_and_confirm(page, clock, tmp_path)
     save_recovery_codes(page, base)
     return secret
 
@@ -179,61 +172,61 @@ def test_in_chinese_one_admin_requests_and_a_second_admin_approves(
     clock.advance(30)  # the seeding used the current step of every app
 
     # 1. The first admin, reading Chinese, finds the user and records the identity check as a request.
-    sign_in(page, base, ADMIN, t=zh)
+    sign_in(page, base, ADMIN, t=ZH)
     expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
-    enter_code(page, totp(secrets[ADMIN], clock()), zh("Verify"), t=zh)
-    page.locator(".site-header").get_by_role("link", name=zh("Admin"), exact=True).click()
-    expect(heading(page, zh("Users"))).to_be_visible()
-    page.get_by_label(zh("Email address, or a part of it"), exact=True).fill("lost")
-    page.get_by_role("button", name=zh("Search"), exact=True).click()
+    enter_code(page, totp(secrets[ADMIN], clock()), "Verify", t=ZH)
+    page.locator(".site-header").get_by_role("link", name=ZH("Admin"), exact=True).click()
+    expect(heading(page, ZH("Users"))).to_be_visible()
+    page.get_by_label(ZH("Email address, or a part of it"), exact=True).fill("lost")
+    page.get_by_role("button", name=ZH("Search"), exact=True).click()
     row = page.locator("tbody tr").filter(has_text=USER)
-    expect(row).to_contain_text(zh("Authenticator app"))
+    expect(row).to_contain_text(ZH("Authenticator app"))
     row.get_by_role("link", name=USER, exact=True).click()
-    page.get_by_role("link", name=zh("Disable two-step verification…"), exact=True).click()
-    expect(page.locator("main")).to_contain_text(zh(
+    page.get_by_role("link", name=ZH("Disable two-step verification…"), exact=True).click()
+    expect(page.locator("main")).to_contain_text(ZH(
         "A different admin must approve this: your request and its identity check are recorded now, and nothing "
         "changes for the user until the approval."))
-    page.get_by_label(zh("How did you check the person's identity?"), exact=True).select_option("video_call")
-    page.get_by_label(zh("Case reference"), exact=True).fill(CASE)
-    page.get_by_label(zh("Notes"), exact=True).fill(NOTES)
-    page.get_by_label(zh("Type the user's email address to confirm"), exact=True).fill(USER)
-    page.get_by_role("button", name=zh("Request approval to disable two-step verification"), exact=True).click()
-    expect(page.get_by_role("status")).to_have_text(zh(
+    page.get_by_label(ZH("How did you check the person's identity?"), exact=True).select_option("video_call")
+    page.get_by_label(ZH("Case reference"), exact=True).fill(CASE)
+    page.get_by_label(ZH("Notes"), exact=True).fill(NOTES)
+    page.get_by_label(ZH("Type the user's email address to confirm"), exact=True).fill(USER)
+    page.get_by_role("button", name=ZH("Request approval to disable two-step verification"), exact=True).click()
+    expect(page.get_by_role("status")).to_have_text(ZH(
         "Your request is recorded. Two-step verification of %(email)s stays on until a different admin approves "
         "it.") % {"email": USER})
-    expect(heading(page, zh("Request to disable two-step verification of %(email)s") % {"email": USER})).to_be_visible()
-    expect(page.locator("#request-status")).to_have_text(zh("Waiting for a different admin's approval"))
-    expect(page.locator("main")).to_contain_text(zh(
+    expect(heading(page, ZH("Request to disable two-step verification of %(email)s") % {"email": USER})).to_be_visible()
+    expect(page.locator("#request-status")).to_have_text(ZH("Waiting for a different admin's approval"))
+    expect(page.locator("main")).to_contain_text(ZH(
         "You made this request: a different admin must approve it. You can withdraw it."))
-    expect(page.get_by_role("button", name=zh("Approve and disable two-step verification"))).to_have_count(0)
+    expect(page.get_by_role("button", name=ZH("Approve and disable two-step verification"))).to_have_count(0)
     screenshot("01-requested-zh")
-    sign_out(page, base, t=zh)
+    sign_out(page, base, t=ZH)
 
     # 2. A different admin reads the request and approves it.
-    sign_in(page, base, SECOND_ADMIN, t=zh)
-    enter_code(page, totp(secrets[SECOND_ADMIN], clock()), zh("Verify"), t=zh)
-    page.locator(".site-header").get_by_role("link", name=zh("Admin"), exact=True).click()
-    nav = page.locator("nav.admin-nav").get_by_role("link", name=re.compile("^" + re.escape(zh("Approval requests"))))
+    sign_in(page, base, SECOND_ADMIN, t=ZH)
+    enter_code(page, totp(secrets[SECOND_ADMIN], clock()), "Verify", t=ZH)
+    page.locator(".site-header").get_by_role("link", name=ZH("Admin"), exact=True).click()
+    nav = page.locator("nav.admin-nav").get_by_role("link", name=re.compile("^" + re.escape(ZH("Approval requests"))))
     expect(nav).to_contain_text("1")
     nav.click()
     page.locator("tbody tr").filter(has_text=USER).get_by_role("link", name=USER, exact=True).click()
     facts = page.locator("dl.facts")
-    for shown in (ADMIN, CASE, NOTES, zh("Video call")):
+    for shown in (ADMIN, CASE, NOTES, ZH("Video call")):
         expect(facts).to_contain_text(shown)
     screenshot("02-approve-zh")
-    page.get_by_role("button", name=zh("Approve and disable two-step verification"), exact=True).click()
-    expect(page.get_by_role("status")).to_have_text(zh(
+    page.get_by_role("button", name=ZH("Approve and disable two-step verification"), exact=True).click()
+    expect(page.get_by_role("status")).to_have_text(ZH(
         "Two-step verification of %(email)s is off and all of its sessions are signed out. It is recorded under "
         "case %(case)s.") % {"email": USER, "case": CASE})
 
     # 3. The audit log tells both halves: the request by the first admin, the change by the second.
-    page.get_by_role("link", name=zh("All audit events of this user"), exact=True).click()
+    page.get_by_role("link", name=ZH("All audit events of this user"), exact=True).click()
     rows = page.locator("table.admin-table tbody tr")
-    done = rows.filter(has_text=zh("Two-step verification turned off by support"))
+    done = rows.filter(has_text=ZH("Two-step verification turned off by support"))
     expect(done).to_contain_text(SECOND_ADMIN)
     expect(done).to_contain_text(CASE)
-    asked = rows.filter(has_text=zh("Support asked for approval to turn off two-step verification"))
+    asked = rows.filter(has_text=ZH("Support asked for approval to turn off two-step verification"))
     expect(asked).to_contain_text(ADMIN)
     expect(asked).to_contain_text(CASE)
     screenshot("03-audit-zh")
-    assert [str(e) for e in console_errors] == []
+    assert unexpected_errors(console_errors) == []

@@ -10,12 +10,19 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.support import ConsoleError, zh
+from tests.e2e.helpers import (
+    ZH,
+    ConsoleError,
+    expect_refused,
+    fill_sign_in,
+    heading,
+    register,
+    sign_out,
+    unexpected_errors,
+)
 from tests.support import GOOD_PASSWORD
 
 pytestmark = pytest.mark.e2e
-
-expect.set_options(timeout=10_000)
 
 EMAIL = "e2e@example.com"
 WRONG_PASSWORD = "not the right password 7"
@@ -24,25 +31,10 @@ WRONG_PASSWORD = "not the right password 7"
 AGENT_NAME = "Chrome on Linux"
 
 
-
-
-def real_errors(errors: list[ConsoleError], base: str, expected: tuple[ConsoleError, ...] = ()) -> list[str]:
-    """Every console error but the expected ones (a favicon 404 counts: the portal ships its icon)."""
-    return [str(e) for e in errors if e not in expected]
-
-
-def heading(page: Page, name: str) -> Any:
-    return page.get_by_role("heading", level=1, name=name, exact=True)
-
-
-def header_button(page: Page, name: str) -> Any:
-    return page.locator("header.site-header").get_by_role("button", name=name, exact=True)
-
-
-def sign_in(page: Page, password: str) -> None:
-    page.get_by_label("Email", exact=True).fill(EMAIL)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Continue", exact=True).click()
+@pytest.fixture
+def live_clock() -> None:
+    """These journeys move no clock: the server runs on the real one, as in production."""
+    return None
 
 
 def expect_account_page(page: Page, base: str) -> None:
@@ -85,10 +77,8 @@ def test_register_sign_out_sign_in_and_switch_to_chinese(
     screenshot("03-account")
 
     # 2. Sign out from the header; the account page is closed to this browser now.
-    header_button(page, "Sign out").click()
-    expect(page).to_have_url(f"{base}/login")
+    sign_out(page, base)
     expect(heading(page, "Sign in")).to_be_visible()
-    expect(page.get_by_role("status")).to_have_text("You have signed out.")
     screenshot("04-signed-out")
     page.goto(f"{base}/account")
     expect(page).to_have_url(re.compile(re.escape(f"{base}/login") + r"\?next=(/|%2F)account$"))
@@ -96,42 +86,37 @@ def test_register_sign_out_sign_in_and_switch_to_chinese(
     expect(page.get_by_role("status")).to_have_count(0)  # the flash was shown once only
 
     # 3. A wrong password is refused on the same page; the right one opens the account page.
-    before = len(console_errors)
     # The refused form comes back as a 400 page, which Chromium logs as a failed load: expected here.
-    with page.expect_console_message(lambda m: m.type == "error" and "status of 400" in m.text):
-        sign_in(page, WRONG_PASSWORD)
-    refused = tuple(e for e in console_errors[before:] if "status of 400" in e.text)
+    refused = (expect_refused(page, console_errors, lambda: fill_sign_in(page, EMAIL, WRONG_PASSWORD)),)
     assert [e.url.removeprefix(base) for e in refused] in (["/login?next=/account"], ["/login?next=%2Faccount"])
     expect(page.get_by_role("alert")).to_have_text("The email address or password is incorrect.")
     expect(heading(page, "Sign in")).to_be_visible()
     expect(page.get_by_label("Email", exact=True)).to_have_value(EMAIL)
     screenshot("05-wrong-password")
-    sign_in(page, GOOD_PASSWORD)
+    fill_sign_in(page, EMAIL)
     expect_account_page(page, base)
 
     # 4. The footer switches to Chinese; a cookie remembers the choice across a reload.
     page.locator("footer.site-footer").get_by_role("button", name="中文", exact=True).click()
     expect(page).to_have_url(f"{base}/account")
     expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
-    expect(heading(page, zh("Account security"))).to_be_visible()
-    expect(page.locator("table.sessions tbody tr").first).to_contain_text(zh("This browser"))
+    expect(heading(page, ZH("Account security"))).to_be_visible()
+    expect(page.locator("table.sessions tbody tr").first).to_contain_text(ZH("This browser"))
     expect(page.locator("footer.site-footer").get_by_role("button", name="中文")).to_have_attribute(
         "aria-current", "true")
     screenshot("06-account-zh")
     page.reload()
     expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
-    expect(heading(page, zh("Account security"))).to_be_visible()
+    expect(heading(page, ZH("Account security"))).to_be_visible()
     assert {c["name"]: c["value"] for c in page.context.cookies(base)}.get("lang") == "zh_Hans"
 
     # 5. Sign out in Chinese: the sign-in page stays in Chinese.
-    header_button(page, zh("Sign out")).click()
-    expect(page).to_have_url(f"{base}/login")
+    sign_out(page, base, ZH)
     expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
-    expect(heading(page, zh("Sign in"))).to_be_visible()
-    expect(page.get_by_role("status")).to_have_text(zh("You have signed out."))
+    expect(heading(page, ZH("Sign in"))).to_be_visible()
     screenshot("07-signed-out-zh")
 
-    assert real_errors(console_errors, base, expected=refused) == []
+    assert unexpected_errors(console_errors, refused) == []
 
 
 def test_pages_send_a_strict_csp_and_the_console_stays_clean(
@@ -141,16 +126,12 @@ def test_pages_send_a_strict_csp_and_the_console_stays_clean(
     documents: list[Any] = []
     page.on("response", lambda r: documents.append(r) if r.request.resource_type == "document" else None)
 
-    page.goto(f"{base}/register")
-    page.get_by_label("Email", exact=True).fill(EMAIL)
-    page.get_by_label("Password", exact=True).fill(GOOD_PASSWORD)
-    page.get_by_label("Repeat the password", exact=True).fill(GOOD_PASSWORD)
-    page.locator("main").get_by_role("button", name="Create account", exact=True).click()
+    register(page, base, EMAIL)
     expect(heading(page, "Account security")).to_be_visible()
     page.locator("footer.site-footer").get_by_role("button", name="中文", exact=True).click()
-    expect(heading(page, zh("Account security"))).to_be_visible()
-    header_button(page, zh("Sign out")).click()
-    expect(heading(page, zh("Sign in"))).to_be_visible()
+    expect(heading(page, ZH("Account security"))).to_be_visible()
+    sign_out(page, base, ZH)
+    expect(heading(page, ZH("Sign in"))).to_be_visible()
     # The stylesheet loaded under style-src 'self' (an unstyled page would keep the default serif/white).
     expect(page.locator("main .card").first).to_have_css("border-radius", "10px")
     screenshot("01-signed-out-zh")
@@ -163,7 +144,7 @@ def test_pages_send_a_strict_csp_and_the_console_stays_clean(
         assert "unsafe-inline" not in csp and "unsafe-eval" not in csp, csp
         assert re.search(r"(^|;)\s*script-src 'self'\s*(;|$)", csp), csp
         assert re.search(r"(^|;)\s*style-src 'self'\s*(;|$)", csp), csp
-    assert real_errors(console_errors, base) == []
+    assert unexpected_errors(console_errors) == []
 
     # The collector does see CSP violations: an injected inline script is refused and reported.
     with page.expect_console_message(lambda m: m.type == "error", timeout=5_000) as refused:

@@ -16,11 +16,13 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import real_time_clock
-from tests.e2e.journeys import (
+from tests.e2e.helpers import (
     RECOVERY_URL,
     STEP,
+    ConsoleError,
+    card,
     confirm_password,
+    enroll_and_show_codes,
     enter_code,
     expect_recovery_page,
     expect_refused,
@@ -29,20 +31,18 @@ from tests.e2e.journeys import (
     field_errors,
     heading,
     open_setup,
-    read_setup_key,
     recovery_codes_shown,
     register,
     save_recovery_codes,
+    scan_and_confirm,
     sign_in,
     sign_out,
+    unexpected_errors,
 )
-from tests.e2e.support import ConsoleError
 from tests.otp import totp
 from tests.support import FakeClock
 
 pytestmark = pytest.mark.e2e
-
-expect.set_options(timeout=10_000)
 
 EMAIL = "recovery-e2e@example.com"
 RECOVERED_FLASH = "You signed in with a recovery code. 9 codes are left."
@@ -53,20 +53,6 @@ SELECTED = "The codes are selected: press Ctrl+C (⌘C on a Mac) to copy them."
 REPLAYED = "That recovery code was already used: each code works once. Enter another code from your saved list."
 NOT_CORRECT = "That recovery code is not correct. Check it against your saved list and try again."
 FILE_HEADING = f"Recovery codes for {EMAIL} (2FA Portal)"
-
-
-@pytest.fixture
-def live_clock() -> FakeClock:
-    return real_time_clock()
-
-
-def recovery_card(page: Page) -> Any:
-    """The account page's "Recovery codes" section."""
-    return page.locator("section.card").filter(has=heading(page, "Recovery codes", level=2))
-
-
-def activity(page: Page) -> Any:
-    return page.locator("section.card").filter(has=heading(page, "Recent security activity", level=2))
 
 
 def typed(code: str) -> str:
@@ -120,8 +106,7 @@ def test_lose_the_phone_and_sign_in_with_a_recovery_code(
     # 1. Register and set up the authenticator app: confirming it answers with the codes page.
     register(page, base, EMAIL)
     assert open_setup(page, base) == "direct"
-    secret = read_setup_key(page, tmp_path)[1]["secret"]
-    enter_code(page, totp(secret, clock()), "Confirm")
+    secret = scan_and_confirm(page, clock, tmp_path)
     expect(page).to_have_url(f"{base}/account/2fa/totp")
     codes = recovery_codes_shown(page)
     expect(page.locator("main")).to_contain_text("Your authenticator app is set up.")
@@ -175,7 +160,7 @@ def test_lose_the_phone_and_sign_in_with_a_recovery_code(
     page.remove_listener("request", on_request)
     assert posted == [], f"the form was sent without the box ticked: {posted}"
     save_recovery_codes(page, base)
-    expect(recovery_card(page)).to_contain_text("10 recovery codes left.")
+    expect(card(page, "Recovery codes")).to_contain_text("10 recovery codes left.")
     assert_codes_absent(page, codes)
     page.set_viewport_size({"width": 390, "height": 844})  # the account page, sessions table included, fits
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
@@ -195,7 +180,7 @@ def test_lose_the_phone_and_sign_in_with_a_recovery_code(
     screenshot("02-back")
     page.goto(f"{base}/account")
     expect_signed_in(page, base)
-    expect(recovery_card(page)).to_contain_text("10 recovery codes left.")  # Back re-posted nothing
+    expect(card(page, "Recovery codes")).to_contain_text("10 recovery codes left.")  # Back re-posted nothing
 
     # 5. The phone is lost: sign in with the first code, typed in lower case without hyphens.
     sign_out(page, base)
@@ -208,8 +193,8 @@ def test_lose_the_phone_and_sign_in_with_a_recovery_code(
     expect(flash).to_contain_text(RECOVERED_FLASH)
     expect(flash).to_contain_text(RECOVERED_HINT)
     expect(flash.get_by_role("link", name=RELINK, exact=True)).to_have_attribute("href", "/account/2fa/totp")
-    expect(recovery_card(page)).to_contain_text("9 recovery codes left.")
-    expect(activity(page).locator("li").first).to_contain_text("Recovery code used")
+    expect(card(page, "Recovery codes")).to_contain_text("9 recovery codes left.")
+    expect(card(page, "Recent security activity").locator("li").first).to_contain_text("Recovery code used")
     screenshot("04-signed-in-with-code")
 
     # 6. The same code again, in a new sign-in: refused, and the user stays on the recovery page.
@@ -226,12 +211,12 @@ def test_lose_the_phone_and_sign_in_with_a_recovery_code(
     clock.advance(STEP)
     enter_code(page, totp(secret, clock()), "Verify")
     expect_signed_in(page, base)
-    expect(recovery_card(page)).to_contain_text("9 recovery codes left.")
+    expect(card(page, "Recovery codes")).to_contain_text("9 recovery codes left.")
 
     # 7. A new set. The password was confirmed more than FRESH_AUTH_SECONDS ago (the clock moves on
     #    6 minutes), so "Generate new codes" asks for it first.
     clock.advance(360)
-    recovery_card(page).get_by_role("link", name="View or generate new codes", exact=True).click()
+    card(page, "Recovery codes").get_by_role("link", name="View or generate new codes", exact=True).click()
     expect(page).to_have_url(f"{base}/account/2fa/recovery-codes")
     expect(heading(page, "Recovery codes")).to_be_visible()
     expect(page.locator("main")).to_contain_text("9 recovery codes left.")
@@ -261,8 +246,8 @@ def test_lose_the_phone_and_sign_in_with_a_recovery_code(
     expect(page.locator(".code-actions")).to_be_visible()
     expect(page.locator(".print-only").first).not_to_be_visible()
     save_recovery_codes(page, base)
-    expect(recovery_card(page)).to_contain_text("10 recovery codes left.")
-    expect(activity(page).locator("li").first).to_contain_text("New recovery codes generated")
+    expect(card(page, "Recovery codes")).to_contain_text("10 recovery codes left.")
+    expect(card(page, "Recent security activity").locator("li").first).to_contain_text("New recovery codes generated")
     assert_codes_absent(page, new_codes)
 
     # 9. The old set is gone: an old code that was never used is now refused; a new one works.
@@ -278,24 +263,14 @@ def test_lose_the_phone_and_sign_in_with_a_recovery_code(
     expect(notices).to_have_count(2)
     expect(notices.nth(0)).to_contain_text("Since your last sign-in: New recovery codes generated")
     expect(notices.nth(1)).to_contain_text(RECOVERED_FLASH)
-    expect(recovery_card(page)).to_contain_text("9 recovery codes left.")
+    expect(card(page, "Recovery codes")).to_contain_text("9 recovery codes left.")
 
     # 10. Nothing on the console but the two refused codes.
     assert all(RECOVERY_URL.search(e.url.removeprefix(base)) for e in refused), refused
-    assert [str(e) for e in console_errors if e not in refused] == []
-
+    assert unexpected_errors(console_errors, refused) == []
 
 
 # --- copy, and a double click on "Generate new codes" ----------------------------------------------------
-
-
-def enroll_and_show_codes(page: Page, base: str, email: str, clock: FakeClock, tmp_path: Path) -> list[str]:
-    """Register, set up the authenticator app, and return the codes of the page that follows."""
-    register(page, base, email)
-    assert open_setup(page, base) == "direct"
-    secret = read_setup_key(page, tmp_path)[1]["secret"]
-    enter_code(page, totp(secret, clock()), "Confirm")
-    return recovery_codes_shown(page)
 
 
 def test_copy_puts_the_codes_on_the_clipboard(
@@ -370,7 +345,7 @@ def test_a_second_click_on_generate_new_codes_sends_nothing(
     new_codes = recovery_codes_shown(page)
     assert not set(new_codes) & set(first)
     save_recovery_codes(page, base)
-    generated = activity(page).locator("li").filter(has_text="New recovery codes generated")
+    generated = card(page, "Recent security activity").locator("li").filter(has_text="New recovery codes generated")
     expect(generated).to_have_count(2)  # the set of the enrollment and one new set
     sign_out(page, base)
     to_recovery_page(page, base)

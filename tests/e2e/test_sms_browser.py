@@ -18,19 +18,20 @@ import pytest
 from babel import Locale
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import ARTIFACTS, real_time_clock
-from tests.e2e.journeys import heading, recovery_codes_shown, register, save_recovery_codes
-from tests.e2e.sms_journeys import (
+from tests.e2e.helpers import (
+    ARTIFACTS,
     EN,
     PHONE,
     PHONE_MASKED,
     READY,
     WAITING,
     ZH,
+    ConsoleError,
     Inbox,
     Words,
     answered,
     assert_no_full_number,
+    card,
     countdown_label,
     enter_code,
     enter_phone,
@@ -40,22 +41,24 @@ from tests.e2e.sms_journeys import (
     expect_sms_verify_page,
     field_errors,
     form_alert,
+    heading,
     main,
     open_phone_setup,
+    page_without_javascript,
+    recovery_codes_shown,
+    register,
     resend_button,
+    save_recovery_codes,
     sign_in,
     sign_out,
-    sms_card,
+    unexpected_errors,
     waiting_pattern,
     wrong_code,
 )
-from tests.e2e.support import ConsoleError
 from tests.support import FakeClock
 from tests.twilio_double.server import TwilioDouble
 
 pytestmark = pytest.mark.e2e
-
-expect.set_options(timeout=10_000)
 
 EMAIL = "sms-e2e@example.com"
 COOLDOWN = 3  # SMS_RESEND_COOLDOWN for these tests: the page's countdown runs in real seconds
@@ -64,11 +67,6 @@ NOT_CORRECT = "That code is not correct. Check the newest text message and try a
 EN_ENROLL_TEXT = "Your 2FA Portal code to confirm this phone is {code}. Never share it."
 EN_SIGN_IN_TEXT = "Your 2FA Portal sign-in code is {code}. Never share it."
 TOTP_FIRST = "Your authenticator app is set up."  # what the codes page says after a first authenticator
-
-
-@pytest.fixture
-def live_clock() -> FakeClock:
-    return real_time_clock()
 
 
 @pytest.fixture
@@ -140,10 +138,10 @@ def test_enroll_a_phone_and_sign_in_with_a_resent_code(
     expect(main(page)).not_to_contain_text(TOTP_FIRST)  # a phone was added, not an authenticator app
     screenshot("04-recovery-codes")
     save_recovery_codes(page, base)
-    card = sms_card(page)
-    expect(card).to_contain_text(f"Codes go to {PHONE_MASKED}.")
-    expect(card).to_contain_text("Not used to sign in yet.")
-    expect(card.get_by_role("link", name="Change or remove", exact=True)).to_be_visible()
+    phone_card = card(page, "Text message (SMS)")
+    expect(phone_card).to_contain_text(f"Codes go to {PHONE_MASKED}.")
+    expect(phone_card).to_contain_text("Not used to sign in yet.")
+    expect(phone_card.get_by_role("link", name="Change or remove", exact=True)).to_be_visible()
     assert_no_full_number(page)
     screenshot("05-account")
 
@@ -201,10 +199,10 @@ def test_enroll_a_phone_and_sign_in_with_a_resent_code(
     screenshot("09-verify-older-code")
     enter_code(page, latest, "Verify")
     expect_signed_in(page, base)
-    expect(sms_card(page)).to_contain_text(re.compile(r"Last used .+ UTC\."))
+    expect(card(page, "Text message (SMS)")).to_contain_text(re.compile(r"Last used .+ UTC\."))
 
     # 10. Nothing on the console but the two refused codes.
-    assert [str(e) for e in console_errors if e not in refused] == []
+    assert unexpected_errors(console_errors, refused) == []
 
 
 def early_resend_without_javascript(js_page: Page, base: str) -> None:
@@ -212,14 +210,7 @@ def early_resend_without_javascript(js_page: Page, base: str) -> None:
 
     The server's clock has not moved since the text went out, so the wait is the whole cooldown.
     """
-    browser = js_page.context.browser
-    assert browser is not None
-    context = browser.new_context(java_script_enabled=False, locale="en-US")
-    errors: list[ConsoleError] = []
-    try:
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        page.on("console", lambda m: errors.append(ConsoleError(m.text, page.url)) if m.type == "error" else None)
+    with page_without_javascript(js_page) as (page, errors):
         sign_in(page, base, EMAIL)
         expect_sms_verify_page(page, base)
         # The phone's code is out (this sign-in shares it): the server-rendered countdown, button enabled.
@@ -236,8 +227,6 @@ def early_resend_without_javascript(js_page: Page, base: str) -> None:
         page.screenshot(path=str(ARTIFACTS / "test_enroll_a_phone_and_sign_in_with_a_resent_code-nojs-429.png"),
                         full_page=True)
         assert [str(e) for e in errors if e is not early["error"]] == []
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("sms_provider", ["twilio_messaging", "twilio_verify", "tencent"])
@@ -267,12 +256,9 @@ def test_enroll_and_sign_in_by_sms_in_chinese(
     assert_no_full_number(page)
     screenshot("01-confirm-zh")
     enter_code(page, inbox.latest(), "Confirm", t)
-    expect(heading(page, t("Save your recovery codes"))).to_be_visible()
-    expect(page.locator("#recovery-codes code")).to_have_count(10)
-    page.get_by_label(t("I have saved these codes"), exact=True).check()
-    main(page).get_by_role("button", name=t("Continue"), exact=True).click()
-    expect_signed_in(page, base, t)
-    expect(sms_card(page, t)).to_contain_text(t("Codes go to %(phone)s.", phone=PHONE_MASKED))
+    recovery_codes_shown(page, t)
+    save_recovery_codes(page, base, t)  # and signed in
+    expect(card(page, "Text message (SMS)", t)).to_contain_text(t("Codes go to %(phone)s.", phone=PHONE_MASKED))
 
     # 2. Sign in by SMS in Chinese: send, wait for the countdown, resend, enter the newest code.
     clock.advance(60)
@@ -311,7 +297,7 @@ def test_enroll_and_sign_in_by_sms_in_chinese(
         assert [r.operation for r in twilio.requests] == ["CreateMessage"] * 3
         assert all("2FA Portal" in body for body in bodies), bodies
 
-    assert [str(e) for e in console_errors] == []
+    assert unexpected_errors(console_errors) == []
 
 
 def test_a_refused_early_resend_with_javascript_and_a_language_switch_after_it(

@@ -15,11 +15,14 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import real_time_clock
-from tests.e2e.journeys import (
+from tests.e2e.helpers import (
     ISSUER,
     STEP,
     VERIFY_URL,
+    ZH,
+    ConsoleError,
+    card,
+    enroll_and_show_codes,
     enter_code,
     expect_refused,
     expect_signed_in,
@@ -27,21 +30,20 @@ from tests.e2e.journeys import (
     field_errors,
     heading,
     open_setup,
+    page_without_javascript,
     read_setup_key,
     recovery_codes_shown,
     register,
     save_recovery_codes,
     sign_in,
     sign_out,
-    totp_card,
+    unexpected_errors,
+    wrong_code,
 )
-from tests.e2e.support import ConsoleError, zh
 from tests.otp import decode_qr, oathtool_code, parse_otpauth, totp
 from tests.support import FakeClock
 
 pytestmark = pytest.mark.e2e
-
-expect.set_options(timeout=10_000)
 
 EMAIL = "totp-e2e@example.com"
 NOT_CORRECT = "That code is not correct. Check that you are reading the code for this site and try again."
@@ -50,15 +52,9 @@ BASE32_SECRET = re.compile(r"[A-Z2-7]{32}")
 ADDED_UTC = re.compile(r"Added .+ UTC\.")
 
 
-@pytest.fixture
-def live_clock() -> FakeClock:
-    return real_time_clock()
-
-
-def wrong_code(secret: str, at: datetime) -> str:
+def wrong_totp(secret: str, at: datetime) -> str:
     """A 6-digit code that matches no step the portal looks at (±1 accepted, ±10 reported as clock skew)."""
-    near = {totp(secret, at, offset) for offset in range(-12, 13)}
-    return next(c for c in (f"{n:06d}" for n in range(0, 1_000_000, 111_111)) if c not in near)
+    return wrong_code(*(totp(secret, at, offset) for offset in range(-12, 13)))
 
 
 def test_set_up_an_authenticator_app_and_sign_in_with_its_codes(
@@ -70,8 +66,8 @@ def test_set_up_an_authenticator_app_and_sign_in_with_its_codes(
     # 1. A new account starts without an authenticator; registering counts as a fresh password
     #    confirmation, so "Set up an authenticator app" opens the setup page without a password prompt.
     register(page, base, EMAIL)
-    card = totp_card(page)
-    expect(card).to_contain_text("Use Google Authenticator, Authy, Microsoft Authenticator")
+    app_card = card(page, "Authenticator app")
+    expect(app_card).to_contain_text("Use Google Authenticator, Authy, Microsoft Authenticator")
     expect(page.locator("dl.facts")).to_contain_text("Not set up")
     path = open_setup(page, base)
     assert path == "direct", "registering should count as a fresh password confirmation (FRESH_AUTH_SECONDS)"
@@ -109,7 +105,7 @@ def test_set_up_an_authenticator_app_and_sign_in_with_its_codes(
     screenshot("01-setup")
 
     # 4. A wrong code is refused on the setup page; the right one finishes the setup.
-    bad = wrong_code(secret, clock())
+    bad = wrong_totp(secret, clock())
     refused_setup = expect_refused(page, console_errors, lambda: enter_code(page, bad, "Confirm"))
     assert refused_setup.url == f"{base}/account/2fa/totp", refused_setup
     expect(page).to_have_url(f"{base}/account/2fa/totp")
@@ -130,16 +126,15 @@ def test_set_up_an_authenticator_app_and_sign_in_with_its_codes(
     screenshot("03-recovery-codes")
     save_recovery_codes(page, base)
     assert not any(code in page.content() for code in codes), "the account page shows a recovery code"
-    expect(page.locator("section.card").filter(has=heading(page, "Recovery codes", level=2))).to_contain_text(
-        "10 recovery codes left.")
-    card = totp_card(page)
-    expect(card).to_contain_text(ADDED_UTC)
-    expect(card).to_contain_text("Not used to sign in yet.")
-    expect(card.get_by_role("link", name="Replace or remove", exact=True)).to_be_visible()
+    expect(card(page, "Recovery codes")).to_contain_text("10 recovery codes left.")
+    app_card = card(page, "Authenticator app")
+    expect(app_card).to_contain_text(ADDED_UTC)
+    expect(app_card).to_contain_text("Not used to sign in yet.")
+    expect(app_card.get_by_role("link", name="Replace or remove", exact=True)).to_be_visible()
     screenshot("04-account-enrolled")
 
     # 5. The management page never shows the key again.
-    card.get_by_role("link", name="Replace or remove", exact=True).click()
+    app_card.get_by_role("link", name="Replace or remove", exact=True).click()
     expect(page).to_have_url(f"{base}/account/2fa/totp")
     expect(heading(page, "Authenticator app")).to_be_visible()
     expect(page.locator("main")).to_contain_text(ADDED_UTC)
@@ -161,7 +156,7 @@ def test_set_up_an_authenticator_app_and_sign_in_with_its_codes(
     used_code = totp(secret, clock())
     enter_code(page, used_code, "Verify")
     expect_signed_in(page, base)
-    expect(totp_card(page)).to_contain_text(re.compile(r"Last used .+ UTC\."))
+    expect(card(page, "Authenticator app")).to_contain_text(re.compile(r"Last used .+ UTC\."))
 
     # 7. The same code cannot be used twice, even in a new sign-in within its 30 s; the next one can.
     sign_out(page, base)
@@ -177,7 +172,7 @@ def test_set_up_an_authenticator_app_and_sign_in_with_its_codes(
     expect_signed_in(page, base)
 
     # 8. Nothing on the console but the two refused forms.
-    assert [str(e) for e in console_errors if e not in (refused_setup, refused_replay)] == []
+    assert unexpected_errors(console_errors, (refused_setup, refused_replay)) == []
 
 
 @pytest.mark.parametrize("browser_locale", ["zh-CN"])
@@ -188,31 +183,31 @@ def test_setup_page_in_chinese(
     page, base = browser_page, live_server
     assert page.evaluate("navigator.language") == browser_locale
 
-    register(page, base, EMAIL, t=zh)  # Accept-Language: zh-CN picks Simplified Chinese, no cookie needed
+    register(page, base, EMAIL, t=ZH)  # Accept-Language: zh-CN picks Simplified Chinese, no cookie needed
     expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
-    assert open_setup(page, base, t=zh) == "direct"
+    assert open_setup(page, base, t=ZH) == "direct"
 
     main = page.locator("main")
-    expect(heading(page, zh("Set up an authenticator app"))).to_be_visible()
-    expect(main).to_contain_text(zh("In the app, add an account and scan this QR code."))
-    expect(main).to_contain_text(zh("Enter the 6-digit code the app shows to confirm."))
-    expect(page.locator("#totp-qr")).to_have_attribute("alt", zh("QR code for your authenticator app"))
-    page.get_by_text(zh("Can't scan? Enter the key by hand"), exact=True).click()
+    expect(heading(page, ZH("Set up an authenticator app"))).to_be_visible()
+    expect(main).to_contain_text(ZH("In the app, add an account and scan this QR code."))
+    expect(main).to_contain_text(ZH("Enter the 6-digit code the app shows to confirm."))
+    expect(page.locator("#totp-qr")).to_have_attribute("alt", ZH("QR code for your authenticator app"))
+    page.get_by_text(ZH("Can't scan? Enter the key by hand"), exact=True).click()
     expect(page.locator("#totp-key")).to_be_visible()
     _, fields = read_setup_key(page, tmp_path)
     assert fields["issuer"] == ISSUER and fields["account"] == EMAIL  # the URI itself is not translated
     assert page.locator("#totp-key").inner_text().replace(" ", "") == fields["secret"]
 
-    template = zh("New code in {seconds} s")
+    template = ZH("New code in {seconds} s")
     assert template.count("{seconds}") == 1, template
     before, after = template.split("{seconds}")
     label = page.locator(".totp-countdown .label")
     expect(label).to_have_text(re.compile("^" + re.escape(before) + r"\d+" + re.escape(after) + "$"))
-    expect(page.get_by_label(zh("Code"), exact=True)).to_be_visible()
-    expect(page.get_by_role("button", name=zh("Confirm"), exact=True)).to_be_visible()
+    expect(page.get_by_label(ZH("Code"), exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name=ZH("Confirm"), exact=True)).to_be_visible()
     screenshot("01-setup-zh")
 
-    assert [str(e) for e in console_errors] == []
+    assert unexpected_errors(console_errors) == []
 
 
 def test_setup_works_without_javascript(
@@ -220,14 +215,7 @@ def test_setup_works_without_javascript(
 ) -> None:
     """The setup and codes pages work without scripts: what only a script can fill in stays hidden."""
     base, clock = live_server, live_clock
-    browser = browser_page.context.browser
-    assert browser is not None
-    context = browser.new_context(java_script_enabled=False, locale="en-US")
-    errors: list[str] = []
-    try:
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    with page_without_javascript(browser_page) as (page, errors):
         register(page, base, EMAIL)
         assert open_setup(page, base) == "direct"
 
@@ -250,8 +238,6 @@ def test_setup_works_without_javascript(
         expect(page.locator(".code-actions")).not_to_be_visible()
         expect(page.get_by_role("button", name="Download (.txt)", exact=True)).not_to_be_visible()
         save_recovery_codes(page, base)
-    finally:
-        context.close()
     assert errors == []
 
 
@@ -260,12 +246,8 @@ def test_reloading_the_confirmation_and_removing_with_a_recovery_code(
     console_errors: list[ConsoleError], tmp_path: Path,
 ) -> None:
     """Reloading the answer to "Confirm" must not show a new key; the manage page takes a recovery code."""
-    page, base, clock = browser_page, live_server, live_clock
-    register(page, base, EMAIL)
-    assert open_setup(page, base) == "direct"
-    secret = read_setup_key(page, tmp_path)[1]["secret"]
-    enter_code(page, totp(secret, clock()), "Confirm")
-    codes = recovery_codes_shown(page)
+    page, base = browser_page, live_server
+    codes = enroll_and_show_codes(page, base, EMAIL, live_clock, tmp_path)
 
     # 1. Reload re-sends the POST (as "Confirm" twice would): the answer is the account page, no new QR.
     page.reload()
@@ -288,4 +270,4 @@ def test_reloading_the_confirmation_and_removing_with_a_recovery_code(
     expect(page.get_by_role("status")).to_have_text(
         "The authenticator app was removed. Signing in now needs only your password.")
     expect(page.locator("dl.facts")).to_contain_text("Not set up")
-    assert [str(e) for e in console_errors] == []
+    assert unexpected_errors(console_errors) == []
