@@ -33,7 +33,7 @@ def _blank_codes(context: dict[str, Any]) -> None:
 def wait_response(template: str, until: datetime, **context: Any) -> tuple[str, int, dict[str, str]]:
     """Re-render template saying how long to wait; the same number goes in Retry-After."""
     _blank_codes(context)
-    seconds = max(1, int((until - now()).total_seconds() + 0.999))
+    seconds = seconds_until(until, now())
     message = _("Too many attempts. Wait %(seconds)d seconds, then try again.", seconds=seconds)
     return render_template(template, error=message, **context), 429, {"Retry-After": str(seconds)}
 

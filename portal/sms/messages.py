@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 from flask_babel import gettext as _
@@ -12,7 +13,8 @@ from portal.sms.base import Fault, SmsError, retry_after
 
 
 def seconds_until(when: datetime, now: datetime) -> int:
-    return max(1, int((when - now).total_seconds() + 0.999))
+    """Whole seconds until when, rounded up and at least 1: waiting that long is always enough."""
+    return max(1, math.ceil((when - now).total_seconds()))
 
 
 class WaitMessage(str):

@@ -16,9 +16,9 @@ import pytest
 from flask import Flask
 
 from portal.admin.operations import IDENTITY_CHECKS, IdentityCheck, _written_length, identity_problem
+from portal.factors.base import Reason, refused
 from portal.factors.gate import is_locked
 from portal.limits import delays
-from portal.sms.delivery import Wait
 from portal.sms.messages import seconds_until, wait_message
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -94,12 +94,12 @@ def test_seconds_until_rounds_up_to_at_least_one(left: timedelta, seconds: int) 
     (45, "You can request a new code in 45 seconds."),
 ])
 def test_a_cooldown_is_said_in_seconds(left: int, said: str) -> None:
-    assert wait_message(Wait("cooldown", NOW + timedelta(seconds=left)), NOW) == said
+    assert wait_message(refused(Reason.COOLDOWN, NOW + timedelta(seconds=left)), NOW) == said
 
 
 @pytest.mark.parametrize(("left", "minutes"), [(1, 1), (60, 1), (61, 2), (3600, 60), (3601, 61)])
 def test_a_cap_is_said_in_minutes_rounded_up(left: int, minutes: int) -> None:
-    said = wait_message(Wait("number", NOW + timedelta(seconds=left)), NOW)
+    said = wait_message(refused(Reason.THROTTLED, NOW + timedelta(seconds=left)), NOW)
     assert said.endswith(f"You can request a new code in {minutes} minute{'s' if minutes > 1 else ''}.")
 
 
