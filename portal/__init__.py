@@ -8,8 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, abort, request
-from flask_babel import gettext as _
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import settings
@@ -38,7 +37,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         n = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0)  # type: ignore[method-assign]
 
-    from portal import cli, crypto, errors, i18n, mail, models, security, sms  # noqa: F401  (models: metadata)
+    from portal import bodies, cli, crypto, errors, i18n, mail, models, security, sms  # noqa: F401  (models: metadata)
     from portal.auth import flow
     from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -48,6 +47,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None  # the login page explains itself; no flash on every redirect
     login_manager.session_protection = None  # sessions are checked against user_sessions instead
+    bodies.init_app(app)  # first of the request hooks: no other one reads a body that is not form text
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     app.config["RATELIMIT_STORAGE_URI"] = values["RATELIMIT_STORAGE_URI"]
@@ -57,7 +57,6 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     flow.init_app(app)
     security.init_app(app)
     i18n.init_app(app)
-    app.before_request(_refuse_repeated_fields)
 
     from portal import factors
     from portal.account import recovery_codes, routes
@@ -93,8 +92,3 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     flow.freeze_guard(app)  # after the last blueprint: the guard is read off the final URL map
     return app
 
-
-def _refuse_repeated_fields() -> None:
-    """Security: code=1&code=2 is refused, so no layer picks a different copy than another."""
-    if request.method == "POST" and any(len(v) > 1 for v in request.form.listvalues()):
-        abort(400, _("A field was sent more than once."))

@@ -26,6 +26,7 @@ def _titles() -> dict[int, tuple[str, str]]:
         404: (_("Page not found"), _("There is no page at this address.")),
         405: (_("Method not allowed"), _("This page cannot be used that way.")),
         413: (_("Too much data"), _("What you sent is too large.")),
+        415: (_("Unsupported data"), _("This page takes a web form only, not this kind of data.")),
         429: (_("Too many requests"), _("Too many attempts in a short time. Wait a moment, then try again.")),
         500: (_("Something went wrong"), _("An error on our side stopped this page. Please try again.")),
         503: (_("Temporarily unavailable"), _("This service is briefly unavailable. Please try again in a minute.")),

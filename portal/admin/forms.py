@@ -6,16 +6,16 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
 from portal.admin.operations import IDENTITY_CHECKS, NOTES_MAX, REFERENCE_MAX
 from portal.auth.forms import MAX_EMAIL
+from portal.forms import Form
 
 
-class DisableForm(FlaskForm):
+class DisableForm(Form):
     identity_check = SelectField(_l("How did you check the person's identity?"), validate_choice=False)
     # Lengths are checked by operations.identity_problem (shared with the CLI); these caps only stop floods.
     case_reference = StringField(_l("Case reference"), validators=[Length(max=REFERENCE_MAX * 4)])
@@ -29,5 +29,5 @@ class DisableForm(FlaskForm):
                                        *(SelectChoice(key, str(label)) for key, label in IDENTITY_CHECKS.items())]
 
 
-class DecideForm(FlaskForm):
+class DecideForm(Form):
     """Approve or reject a request: no fields but the CSRF token (the confirmation guard did the rest)."""

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
+
+from portal.forms import Form
 
 # Security: WTForms caps lengths before any hashing, so nobody makes Argon2 chew a 60 KB "password".
 MAX_EMAIL = 320
 MAX_PASSWORD_INPUT = 1024
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(Form):
     email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter your email address.")),
                                                 Length(max=MAX_EMAIL)])
     password = PasswordField(_l("Password"), validators=[DataRequired(_l("Choose a password.")),
@@ -24,7 +25,7 @@ class RegisterForm(FlaskForm):
     )
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter your email address.")),
                                                 Length(max=MAX_EMAIL)])
     password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password.")),
@@ -32,16 +33,16 @@ class LoginForm(FlaskForm):
     remember = BooleanField(_l("Keep me signed in on this device"))
 
 
-class ReauthForm(FlaskForm):
+class ReauthForm(Form):
     password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password.")),
                                                          Length(max=MAX_PASSWORD_INPUT)])
 
 
-class PostForm(FlaskForm):
+class PostForm(Form):
     """A form with nothing but its CSRF token, for buttons that change something."""
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """The password and a current second-factor code, before an admin action."""
 
     password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password.")),

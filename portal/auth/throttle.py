@@ -3,22 +3,23 @@
 Keyed by a keyed hash of the email as typed (canonical form), whether or not an account has it, so a
 delay says nothing about which accounts exist. Stored in the database, so every process shares it.
 
-An attempt is counted *before* the password is checked, by one conditional UPDATE that also sets the
-next allowed time; a correct password then resets the count. So a burst of parallel guesses cannot
-all slip through the check before any of them is recorded.
+An attempt is counted *before* the password is checked, by one INSERT … ON CONFLICT DO UPDATE that also sets
+the next allowed time; a correct password then resets the count (deletes the row). So a burst of parallel
+guesses cannot all slip through the check before any of them is recorded, and a sign-in that deletes the row
+between two statements of a parallel attempt cannot happen: there is one statement.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from portal.clock import as_utc
 from portal.crypto import keyed_hash
 from portal.extensions import db
-from portal.limits import admit_update, insert_missing
+from portal.limits import admit_upsert
 from portal.models import LoginThrottle
 
 
@@ -30,15 +31,16 @@ def admit(email: str, now: datetime) -> datetime | None:
     """Count an attempt for email; return None if it may go ahead, or when the next one may."""
     cfg = current_app.config
     key = throttle_key(email)
-    insert_missing(LoginThrottle, LoginThrottle.key, [{"key": key, "failures": 0, "retry_at": None,
-                                                       "updated_at": now}])
-    stmt = admit_update(LoginThrottle, LoginThrottle.key == key, LoginThrottle.failures, LoginThrottle.retry_at,
-                        now, free=cfg["LOGIN_FREE_FAILURES"], longest=cfg["LOGIN_MAX_DELAY"], updated_at=now)
+    stmt = admit_upsert(LoginThrottle, LoginThrottle.key, key, LoginThrottle.failures, LoginThrottle.retry_at, now,
+                        free=cfg["LOGIN_FREE_FAILURES"], longest=cfg["LOGIN_MAX_DELAY"], updated_at=now)
     if db.session.execute(stmt).first() is not None:
         return None
-    row = db.session.get(LoginThrottle, key, populate_existing=True)
-    assert row is not None and row.retry_at is not None
-    return as_utc(row.retry_at)
+    # Refused: the row is held by the statement above until the caller commits, so it is read as it refused.
+    until = db.session.scalar(select(LoginThrottle.retry_at).where(LoginThrottle.key == key))
+    if until is not None and as_utc(until) > now:
+        return as_utc(until)
+    # Security: had the row gone or passed anyway, the attempt waits a second rather than go ahead uncounted.
+    return now + timedelta(seconds=1)
 
 
 def reset(email: str) -> None:

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
+from portal.forms import Form
 
-class CodeForm(FlaskForm):
+
+class CodeForm(Form):
     code = StringField(_l("Code"), validators=[DataRequired(_l("Enter the code.")), Length(max=64)])
 
 
-class PhoneForm(FlaskForm):
+class PhoneForm(Form):
     """The phone to text codes to: a country for numbers typed without +country code, and the number."""
 
     country = SelectField(_l("Country or region"), validate_choice=False)

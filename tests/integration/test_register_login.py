@@ -153,6 +153,25 @@ def test_password_step_delays_after_five_failures_per_email(app, client, make_us
     assert login(app.test_client(), email, GOOD_PASSWORD).status_code == expected
 
 
+def test_the_first_attempt_sets_the_delay_as_later_ones_do(make_app, make_user, clock):
+    """The row's first INSERT computes the wait in Python; the UPDATEs after it in SQL. Both give 1, 2, 2 … s."""
+    make_user("first@example.com")
+    strict = make_app(LOGIN_FREE_FAILURES=1, LOGIN_MAX_DELAY=2)
+    assert login(strict.test_client(), "first@example.com", "wrong guess 123").status_code == 400
+    blocked = login(strict.test_client(), "first@example.com")
+    assert (blocked.status_code, blocked.headers["Retry-After"]) == (429, "1")
+    clock.advance(1)
+    assert login(strict.test_client(), "first@example.com", "wrong guess 123").status_code == 400
+    blocked = login(strict.test_client(), "first@example.com")
+    assert (blocked.status_code, blocked.headers["Retry-After"]) == (429, "2")
+    clock.advance(2)
+    assert login(strict.test_client(), "first@example.com", "wrong guess 123").status_code == 400
+    blocked = login(strict.test_client(), "first@example.com")
+    assert (blocked.status_code, blocked.headers["Retry-After"]) == (429, "2")  # LOGIN_MAX_DELAY
+    clock.advance(2)
+    assert login(strict.test_client(), "first@example.com").status_code == 302
+
+
 def test_successful_sign_in_resets_the_delay(app, make_user, clock):
     make_user("reset@example.com")
     for _ in range(4):
