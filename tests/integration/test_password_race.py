@@ -16,7 +16,7 @@ from threading import Barrier
 import pytest
 from sqlalchemy import func, select
 
-from portal import security_events
+from portal.events import Event
 from portal.extensions import db
 from portal.models import AuditEvent, User, UserSession
 from tests.conftest import serving
@@ -57,7 +57,7 @@ def assert_signed_in_or_told_to_wait(app, answers: list[tuple[int, dict[str, str
             return db.session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
         # The audit rows add up: one sign-in row and one session per sign-in answered, no refused password.
-        assert count(AuditEvent, AuditEvent.event == security_events.PASSWORD_ONLY,
+        assert count(AuditEvent, AuditEvent.event == Event.SIGNIN_PASSWORD,
                      AuditEvent.subject_id == user_id) == len(signed_in)
         assert count(AuditEvent, AuditEvent.event == "signin.password_failed") == 0
         assert count(UserSession, UserSession.user_id == user_id) == len(signed_in)
