@@ -91,7 +91,8 @@ def load_session() -> None:
 
 
 def current_row() -> UserSession | None:
-    return g.get("portal_session")
+    row: UserSession | None = g.get("portal_session")
+    return row
 
 
 def pending_user() -> User | None:

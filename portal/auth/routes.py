@@ -28,11 +28,13 @@ log = logging.getLogger("portal.auth")
 
 
 def _login_limit() -> str:
-    return current_app.config["RATELIMIT_LOGIN"]
+    limit: str = current_app.config["RATELIMIT_LOGIN"]
+    return limit
 
 
 def _register_limit() -> str:
-    return current_app.config["RATELIMIT_REGISTER"]
+    limit: str = current_app.config["RATELIMIT_REGISTER"]
+    return limit
 
 
 @bp.route("/register", methods=["GET", "POST"])
