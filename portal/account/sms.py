@@ -31,7 +31,8 @@ def country_choices() -> list[tuple[str, str]]:
     """(code, "China (+86)") for every region, sorted by the name in the page's language."""
     import phonenumbers
 
-    names = get_locale().territories if get_locale() is not None else {}
+    locale = get_locale()
+    names = locale.territories if locale is not None else {}
     choices = [(code, f"{names.get(code, code)} (+{phonenumbers.country_code_for_region(code)})")
                for code in regions() if code != "001"]
     return sorted(choices, key=lambda c: c[1])

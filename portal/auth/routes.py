@@ -126,7 +126,9 @@ def reauth() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str
     if not passwords().verify(current_user.password_hash, form.password.data or ""):
         return render_template("auth/reauth.html", form=form, error=_("That password is incorrect.")), 400
     throttle.reset(current_user.email)
-    flow.confirm_password(flow.current_row())
+    row = flow.current_row()
+    assert row is not None  # login_required let a signed-in user in, and every signed-in user has a row
+    flow.confirm_password(row)
     db.session.commit()
     return redirect(safe_next(request.args.get("next")))
 
