@@ -87,7 +87,7 @@ def add() -> Page:
     region = form.country.data or current_app.config["SMS_DEFAULT_REGION"]
     parsed = parse(form.phone.data or "", region, current_app.config["SMS_ALLOWED_COUNTRIES"])
     if isinstance(parsed, PhoneProblem):
-        form.phone.errors.append(parsed.message)
+        form.phone.errors = [*form.phone.errors, parsed.message]
         return _phone_page(form, 400)
     sms.start(current_user, parsed, now())
     sent = _text_pending(client_ip())

@@ -47,11 +47,11 @@ def register() -> Response | str | tuple[str, int]:
         return render_template("auth/register.html", form=form), 400 if form.is_submitted() else 200
     email = canonical_email(form.email.data or "")
     if email is None:
-        form.email.errors.append(_("Enter a valid email address, like name@example.com."))
+        form.email.errors = [*form.email.errors, _("Enter a valid email address, like name@example.com.")]
         return render_template("auth/register.html", form=form), 400
     problems = password_problems(form.password.data or "", email)
     if problems:
-        form.password.errors.extend(problems)
+        form.password.errors = [*form.password.errors, *problems]
         return render_template("auth/register.html", form=form), 400
     user = User(email=email, password_hash=passwords().hash(form.password.data or ""),
                 is_admin=False, created_at=now())
@@ -60,7 +60,8 @@ def register() -> Response | str | tuple[str, int]:
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        form.email.errors.append(_("An account with this email address already exists. Sign in instead."))
+        form.email.errors = [*form.email.errors,
+                             _("An account with this email address already exists. Sign in instead.")]
         return render_template("auth/register.html", form=form), 400
     flow.begin(user, needs_second_factor=False, remember=False)
     db.session.commit()
