@@ -37,7 +37,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def second_step(view: F) -> F:
     """Mark a view as part of the second step: only such views can see a pending sign-in."""
-    view.portal_second_step = True  # type: ignore[attr-defined]
+    view.portal_second_step = True  # type: ignore[attr-defined]  # a mark on the function, read by pending_endpoints
     return view
 
 
