@@ -99,11 +99,13 @@ bench: $(VENV)/.runtime
 	$(BIN)/python bench/portal_bench.py
 	$(BIN)/python bench/load_test.py
 
+## Ruff, then mypy on portal/ (its files and settings are in pyproject.toml).
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 test: $(VENV)/.dev i18n-compile test-tools twilio-oai lint
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) .pytest_cache portal/translations/*/LC_MESSAGES/*.mo
+	rm -rf $(VENV) .pytest_cache .mypy_cache portal/translations/*/LC_MESSAGES/*.mo

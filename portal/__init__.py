@@ -35,7 +35,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     if app.config["PROXY_HOPS"]:
         # Security: trust exactly the configured number of proxy hops, never a raw X-Forwarded-For.
         n = app.config["PROXY_HOPS"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0)  # type: ignore[method-assign]
+        middleware = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0)
+        app.wsgi_app = middleware  # type: ignore[method-assign]  # Flask's documented way to add WSGI middleware
 
     from portal import bodies, cli, crypto, errors, i18n, mail, models, security, sms  # noqa: F401  (models: metadata)
     from portal.auth import flow

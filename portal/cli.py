@@ -24,7 +24,7 @@ from portal.auth import throttle
 from portal.auth.passwords import canonical_email, password_problems
 from portal.clock import now
 from portal.crypto import passwords
-from portal.extensions import db
+from portal.extensions import db, rowcount
 from portal.models import User, UserSession
 
 portal_cli = AppGroup("portal", help="Operate the 2FA portal.")
@@ -97,7 +97,7 @@ def prune(throttle_days: int) -> None:
     from portal.factors import totp
 
     at = now()
-    sessions = db.session.execute(delete(UserSession).where(UserSession.expires_at < at)).rowcount
+    sessions = rowcount(db.session.execute(delete(UserSession).where(UserSession.expires_at < at)))
     setups = totp.prune_expired(at)
     throttles = throttle.prune(at - timedelta(days=throttle_days))
     db.session.commit()

@@ -90,7 +90,8 @@ def init_app(app: Flask) -> None:
 
 
 def passwords() -> Passwords:
-    return current_app.extensions["portal.passwords"]
+    hasher: Passwords = current_app.extensions["portal.passwords"]
+    return hasher
 
 
 def keyed_hash(purpose: str, value: str) -> str:
@@ -122,4 +123,5 @@ class SecretBox:
 
 
 def secret_box() -> SecretBox:
-    return current_app.extensions["portal.secret_box"]
+    box: SecretBox = current_app.extensions["portal.secret_box"]
+    return box

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from enum import Enum, StrEnum, auto
 
 from flask_babel import lazy_gettext as _l
-from flask_babel.speaklater import LazyString
 
 
 class SignIn(Enum):
@@ -29,8 +28,10 @@ class SignIn(Enum):
 
 @dataclass(frozen=True)
 class About:
-    label: LazyString  # in recent activity (account page, admin user page) and the admin audit log
-    notice: LazyString | None = None  # the email's sentence: what happened; None sends no email
+    """What is known about an event. Its texts are lazy (_l): translated each time they are read."""
+
+    label: str  # in recent activity (account page, admin user page) and the admin audit log
+    notice: str | None = None  # the email's sentence: what happened; None sends no email
     at_next_sign_in: bool = False  # listed in "Since your last sign-in: …"
     sign_in: SignIn | None = None  # this event is a sign-in: "since the previous sign-in" starts after one
 
@@ -40,7 +41,10 @@ class Event(StrEnum):
 
     about: About
 
-    def __new__(cls, value: str, about: About) -> Event:
+    def __new__(cls, value: str, about: About | None = None) -> Event:
+        """Make a member (at class creation only: Event(name) afterwards looks a member up by its value)."""
+        if about is None:
+            raise TypeError(f"event {value!r} needs its About")
         member = str.__new__(cls, value)
         member._value_ = value
         member.about = about
@@ -114,11 +118,11 @@ class Event(StrEnum):
         _l("Support closed a request to turn off two-step verification: it was already off"))
 
     @property
-    def label(self) -> LazyString:
+    def label(self) -> str:
         return self.about.label
 
     @property
-    def notice(self) -> LazyString | None:
+    def notice(self) -> str | None:
         return self.about.notice
 
     @property

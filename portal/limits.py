@@ -30,7 +30,8 @@ def insert_missing(model: Any, key: Any, rows: list[dict[str, Any]]) -> None:
 
 def delays(free: int, longest: int) -> dict[int, int]:
     """Seconds to wait after the nth counted attempt: 1, 2, 4 … from the free-th on, capped at longest."""
-    table, n = {}, free
+    table: dict[int, int] = {}
+    n = free
     while not table or table[n - 1] < longest:
         table[n] = min(2 ** (n - free), longest)
         n += 1

@@ -121,4 +121,4 @@ def init_app(app: Flask) -> None:
         # One listener for every app: Flask-SQLAlchemy's sessions are all of one class.
         orm_event.listen(Session, "after_commit", _send_queued)
         orm_event.listen(Session, "after_soft_rollback", lambda session, _tx: _drop_queued(session))
-        init_app.listening = True  # type: ignore[attr-defined]
+        init_app.listening = True  # type: ignore[attr-defined]  # a flag on the function: mypy knows no such attribute

@@ -11,14 +11,15 @@ only what it has itself written or locked. A write that changes no remembered an
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import Executable, event
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from portal.extensions import db
 
 T = TypeVar("T")
+E = TypeVar("E", bound=Executable)
 _MEMO = "portal.memo"
 _KEEP = "portal.memo.keep"
 _UNAFFECTED = "portal_memo_unaffected"
@@ -26,10 +27,10 @@ _UNAFFECTED = "portal_memo_unaffected"
 
 def remembered(table: str, key: Hashable, load: Callable[[], T]) -> T:
     """load()'s answer for key, read from table: computed once until this session writes to table."""
-    memo: dict[Hashable, Any] = db.session.info.setdefault(_MEMO, {}).setdefault(table, {})
+    memo: dict[Hashable, T] = db.session.info.setdefault(_MEMO, {}).setdefault(table, {})  # key's answer is load's
     if key not in memo:
         memo[key] = load()
-    return memo[key]  # type: ignore[no-any-return]
+    return memo[key]
 
 
 def commit_keeping() -> None:
@@ -48,9 +49,9 @@ def commit_keeping() -> None:
         session.info.pop(_KEEP, None)
 
 
-def unaffected(statement: T) -> T:
+def unaffected(statement: E) -> E:
     """Mark a write that changes no remembered answer (say, a factor's last-used step), so nothing is forgotten."""
-    return statement.execution_options(**{_UNAFFECTED: True})  # type: ignore[attr-defined, no-any-return]
+    return statement.execution_options(**{_UNAFFECTED: True})
 
 
 def _forget(session: Session, tables: set[str] | None = None) -> None:

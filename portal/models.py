@@ -8,7 +8,7 @@ from flask_login import UserMixin
 from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.extensions import db
+from portal.extensions import Model
 
 UTCDateTime = DateTime(timezone=True)
 # Bytewise order on PostgreSQL: the unique index then serves `email LIKE 'prefix%'` and ORDER BY email in any
@@ -19,7 +19,7 @@ EmailString = String(320).with_variant(String(320, collation="C"), "postgresql")
 DATABASE_ONLY_INDEXES = frozenset({"ix_users_email_trgm", "ix_audit_events_case_reference"})
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -37,7 +37,7 @@ class User(UserMixin, db.Model):
     )
 
 
-class UserSession(db.Model):
+class UserSession(Model):
     """One signed-in browser. The cookie carries a random token; only its SHA-256 is stored here.
 
     stage is "pending" after the password step of a user with a second factor, "active" after sign-in.
@@ -63,7 +63,7 @@ class UserSession(db.Model):
     user: Mapped[User] = relationship(back_populates="sessions")
 
 
-class LoginThrottle(db.Model):
+class LoginThrottle(Model):
     """Password failures per email address, known or not, so a delay reveals nothing about accounts."""
 
     __tablename__ = "login_throttle"
@@ -74,7 +74,7 @@ class LoginThrottle(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
-class TotpFactor(db.Model):
+class TotpFactor(Model):
     """An authenticator app. confirmed_at is NULL while the enrollment is pending.
 
     A user has at most one confirmed and at most one pending factor (partial unique indexes); a
@@ -100,7 +100,7 @@ class TotpFactor(db.Model):
     burned_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """An append-only record of a security-relevant change. The application never updates or deletes one."""
 
     __tablename__ = "audit_events"
@@ -115,7 +115,7 @@ class AuditEvent(db.Model):
     details: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
 
 
-class RecoveryCode(db.Model):
+class RecoveryCode(Model):
     """One recovery code: only an Argon2id hash of it, plus a short non-secret selector.
 
     The selector (4 hex characters of a keyed hash of the code, unique within a set) picks the one row
@@ -133,7 +133,7 @@ class RecoveryCode(db.Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
-class SmsFactor(db.Model):
+class SmsFactor(Model):
     """A phone that receives sign-in codes. confirmed_at is NULL while the number awaits its first code.
 
     Like TotpFactor: at most one confirmed and one pending row per user, so a new number never replaces
@@ -158,7 +158,7 @@ class SmsFactor(db.Model):
     last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
-class SmsThrottle(db.Model):
+class SmsThrottle(Model):
     """A row per account and purpose ("user:<id>:sign_in") and per number (keyed hash of E.164).
 
     An account's row holds the resend cooldown of that purpose, claimed by a conditional UPDATE. Both rows are updated
@@ -172,7 +172,7 @@ class SmsThrottle(db.Model):
     next_send_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
-class SmsCode(db.Model):
+class SmsCode(Model):
     """A code we generated (twilio_messaging, console): only its keyed hash, for one user, purpose and phone.
 
     One live code per user and purpose: a resend replaces it. It dies after SMS_CODE_TTL, after
@@ -192,7 +192,7 @@ class SmsCode(db.Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
-class SmsSend(db.Model):
+class SmsSend(Model):
     """One text sent (or being sent), for the caps per account and per number. No code, no full number."""
 
     __tablename__ = "sms_sends"
@@ -204,7 +204,7 @@ class SmsSend(db.Model):
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
-class AdminRequest(db.Model):
+class AdminRequest(Model):
     """An admin's request to disable a user's 2FA, waiting for a different admin's approval.
 
     Used when ADMIN_DISABLE_REQUIRES_SECOND_ADMIN is on. At most one pending request per user (partial

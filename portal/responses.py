@@ -52,7 +52,7 @@ def fault_response(template: str, error: SmsError, **context: Any) -> Page:
     return (html, http_status(error), {"Retry-After": str(wait)}) if wait else (html, http_status(error))
 
 
-def refusal(template: str, refused: Verdict | SmsError, via: Method | None = None, **context: Any) -> Page:
+def refusal(template: str, refused: Verdict | SmsError, via: Method | None = None, /, **context: Any) -> Page:
     """The page for any refusal, with its status and Retry-After.
 
     LOCKED is a 403; WAIT (the account's delay after wrong codes) a 429; COOLDOWN and THROTTLED with a

@@ -31,7 +31,8 @@ def country_choices() -> list[tuple[str, str]]:
     """(code, "China (+86)") for every region, sorted by the name in the page's language."""
     import phonenumbers
 
-    names = get_locale().territories if get_locale() is not None else {}
+    locale = get_locale()
+    names = locale.territories if locale is not None else {}
     choices = [(code, f"{names.get(code, code)} (+{phonenumbers.country_code_for_region(code)})")
                for code in regions() if code != "001"]
     return sorted(choices, key=lambda c: c[1])
@@ -86,7 +87,7 @@ def add() -> Page:
     region = form.country.data or current_app.config["SMS_DEFAULT_REGION"]
     parsed = parse(form.phone.data or "", region, current_app.config["SMS_ALLOWED_COUNTRIES"])
     if isinstance(parsed, PhoneProblem):
-        form.phone.errors.append(parsed.message)
+        form.phone.errors = [*form.phone.errors, parsed.message]
         return _phone_page(form, 400)
     sms.start(current_user, parsed, now())
     sent = _text_pending_number(client_ip())

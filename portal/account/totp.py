@@ -117,7 +117,7 @@ def confirm() -> Page:
         return _setup_page(form, 400)
     code = canonical_digits(form.code.data or "")
     if code is None:
-        form.code.errors.append(_("Enter the 6 digits of the code."))
+        form.code.errors = [*form.code.errors, _("Enter the 6 digits of the code.")]
         return _setup_page(form, 400)
     replacing = totp.confirmed_factor(current_user) is not None
     verdict = totp.confirm(current_user, code, at, ip=client_ip(), keep=flow.current_row())
@@ -126,7 +126,7 @@ def confirm() -> Page:
         return _no_pending_setup(expired=False)
     if not verdict.ok:
         db.session.commit()  # a future step reported as clock skew is remembered
-        form.code.errors.append(verdict_message(verdict) if verdict.reason is not None else "")
+        form.code.errors = [*form.code.errors, verdict_message(verdict) if verdict.reason is not None else ""]
         return _setup_page(form, 400)
     if not has_set(current_user):
         # The first second factor: recovery codes come with it, shown once, in this response.
@@ -178,7 +178,7 @@ def _current_code_refusal(form: CodeForm) -> Page | None:
     method = factors.get("totp") if canonical_digits(raw) else factors.get("recovery")
     checked = gate.check(method, current_user, raw, now=now(), ip=client_ip()) if method is not None else None
     if checked is None or checked.verdict.reason is Reason.MALFORMED:
-        form.code.errors.append(_("Enter the 6 digits from your app, or a recovery code."))
+        form.code.errors = [*form.code.errors, _("Enter the 6 digits from your app, or a recovery code.")]
         return render_template("account/totp_manage.html", **manage), 400
     if not checked.ok:
         db.session.commit()

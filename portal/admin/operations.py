@@ -21,7 +21,7 @@ from portal import audit, mail
 from portal.auth import flow
 from portal.clock import as_utc, now
 from portal.events import Event
-from portal.extensions import db
+from portal.extensions import db, rowcount
 from portal.models import AdminRequest, RecoveryCode, SmsCode, SmsFactor, TotpFactor, User
 
 # The identity checks an admin can record, in the order the form offers them.
@@ -128,7 +128,7 @@ def disable_two_factor(target: User, identity: IdentityCheck, actor: Actor, *,
     failures_before = target.factor_failures
     db.session.execute(update(User).where(User.id == target.id).values(factor_failures=0, factor_retry_at=None))
     removed = {
-        name: db.session.execute(delete(model).where(model.user_id == target.id)).rowcount or 0
+        name: rowcount(db.session.execute(delete(model).where(model.user_id == target.id))) or 0
         for name, model in FACTOR_TABLES
     }
     if not any(removed.values()):
@@ -211,7 +211,7 @@ def _moved_from_pending(disable_request: AdminRequest, admin: User, status: str,
     if others_only:
         stmt = stmt.where(or_(AdminRequest.requested_by_id.is_(None), AdminRequest.requested_by_id != admin.id))
     stmt = stmt.values(status=status, decided_by_id=admin.id, decided_at=now())
-    won = (db.session.execute(stmt.execution_options(synchronize_session=False)).rowcount or 0) == 1
+    won = (rowcount(db.session.execute(stmt.execution_options(synchronize_session=False))) or 0) == 1
     db.session.refresh(disable_request)
     return won
 

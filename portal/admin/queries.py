@@ -78,7 +78,7 @@ class AuditFilter:
     case: str = ""  # a case reference (exact), as recorded with admin actions
 
 
-def audit_query(f: AuditFilter) -> Select[tuple[AuditEvent]] | None:
+def audit_query(f: AuditFilter) -> Select[AuditEvent] | None:
     """The audit rows matching f, newest first; None when f names a user who does not exist."""
     stmt = select(AuditEvent)
     if f.user:

@@ -24,7 +24,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.clock import as_utc, now
 from portal.crypto import token_hash
-from portal.extensions import db, login_manager
+from portal.extensions import db, login_manager, rowcount
 from portal.models import User, UserSession
 from portal.security import client_ip
 
@@ -37,7 +37,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def second_step(view: F) -> F:
     """Mark a view as part of the second step: only such views can see a pending sign-in."""
-    view.portal_second_step = True  # type: ignore[attr-defined]
+    view.portal_second_step = True  # type: ignore[attr-defined]  # a mark on the function, read by pending_endpoints
     return view
 
 
@@ -91,7 +91,8 @@ def load_session() -> None:
 
 
 def current_row() -> UserSession | None:
-    return g.get("portal_session")
+    row: UserSession | None = g.get("portal_session")
+    return row
 
 
 def pending_user() -> User | None:
@@ -155,9 +156,9 @@ def complete(row: UserSession) -> UserSession | None:
     None if the pending sign-in is already gone (signed out from another device while its code was checked):
     then it must not become a session; the caller rolls back."""
     at = now()
-    gone = db.session.execute(
+    gone = rowcount(db.session.execute(
         delete(UserSession).where(UserSession.id == row.id).execution_options(synchronize_session=False)
-    ).rowcount != 1
+    )) != 1
     db.session.expunge(row)  # deleted above: _new_row finds no old row to delete again
     g.portal_session = None
     _forget_browser()
@@ -241,7 +242,7 @@ def revoke_sessions(user: User, *, keep: UserSession | None = None, only_id: int
         stmt = stmt.where(UserSession.id != keep.id)
     if only_id is not None:
         stmt = stmt.where(UserSession.id == only_id)
-    return db.session.execute(stmt).rowcount or 0
+    return rowcount(db.session.execute(stmt)) or 0
 
 
 def active_sessions(user: User) -> list[UserSession]:

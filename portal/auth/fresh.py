@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import ParamSpec, TypeVar
 
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
@@ -17,7 +17,8 @@ from portal import factors
 from portal.auth import flow
 from portal.extensions import login_manager
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def _page_of_post() -> str:
@@ -29,23 +30,23 @@ def _page_of_post() -> str:
     return request.path
 
 
-def fresh_auth_required(view: F) -> F:
+def fresh_auth_required(view: Callable[P, R]) -> Callable[P, R | Response]:
     @wraps(view)
     @login_required
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R | Response:
         if not flow.is_fresh(flow.current_row()):
             # A POST cannot be replayed after the password prompt: come back to its page instead.
             target = request.full_path.rstrip("?") if request.method == "GET" else _page_of_post()
             return redirect(url_for("auth.reauth", next=target))
         return view(*args, **kwargs)
 
-    return wrapped  # type: ignore[return-value]
+    return wrapped
 
 
 def admin_refusal() -> Response | None:
     """Why this request may not reach an admin page: not signed in, not an admin (403), or no second factor."""
     if not current_user.is_authenticated:
-        return login_manager.unauthorized()  # type: ignore[no-any-return]  # Flask-Login is untyped
+        return login_manager.unauthorized()
     if not current_user.is_admin:
         abort(403)
     if not factors.is_on(current_user):

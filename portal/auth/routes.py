@@ -28,11 +28,13 @@ log = logging.getLogger("portal.auth")
 
 
 def _login_limit() -> str:
-    return current_app.config["RATELIMIT_LOGIN"]
+    limit: str = current_app.config["RATELIMIT_LOGIN"]
+    return limit
 
 
 def _register_limit() -> str:
-    return current_app.config["RATELIMIT_REGISTER"]
+    limit: str = current_app.config["RATELIMIT_REGISTER"]
+    return limit
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -45,11 +47,11 @@ def register() -> Response | str | tuple[str, int]:
         return render_template("auth/register.html", form=form), 400 if form.is_submitted() else 200
     email = canonical_email(form.email.data or "")
     if email is None:
-        form.email.errors.append(_("Enter a valid email address, like name@example.com."))
+        form.email.errors = [*form.email.errors, _("Enter a valid email address, like name@example.com.")]
         return render_template("auth/register.html", form=form), 400
     problems = password_problems(form.password.data or "", email)
     if problems:
-        form.password.errors.extend(problems)
+        form.password.errors = [*form.password.errors, *problems]
         return render_template("auth/register.html", form=form), 400
     user = User(email=email, password_hash=passwords().hash(form.password.data or ""),
                 is_admin=False, created_at=now())
@@ -58,7 +60,8 @@ def register() -> Response | str | tuple[str, int]:
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        form.email.errors.append(_("An account with this email address already exists. Sign in instead."))
+        form.email.errors = [*form.email.errors,
+                             _("An account with this email address already exists. Sign in instead.")]
         return render_template("auth/register.html", form=form), 400
     flow.begin(user, needs_second_factor=False, remember=False)
     db.session.commit()
@@ -124,7 +127,10 @@ def reauth() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str
     if not passwords().verify(current_user.password_hash, form.password.data or ""):
         return render_template("auth/reauth.html", form=form, error=_("That password is incorrect.")), 400
     throttle.reset(current_user.email)
-    flow.confirm_password(flow.current_row())
+    row = flow.current_row()
+    if row is None:  # the session ended while the password was checked (signed out from elsewhere)
+        return redirect(url_for("auth.login"))
+    flow.confirm_password(row)
     db.session.commit()
     return redirect(safe_next(request.args.get("next")))
 

@@ -84,7 +84,10 @@ def confirm() -> Page:
         form.code.data = ""
         return render_template(TEMPLATE, error=wrong, **page), 400
     throttle.reset(current_user.email)
-    flow.confirm_factor(flow.current_row())
+    row = flow.current_row()
+    if row is None:  # the session ended while the password was checked (signed out from elsewhere)
+        return redirect(url_for("auth.login"))
+    flow.confirm_factor(row)
     db.session.commit()
     return redirect(next_url)
 

@@ -18,7 +18,7 @@ from sqlalchemy import delete, select
 
 from portal.clock import as_utc
 from portal.crypto import keyed_hash
-from portal.extensions import db
+from portal.extensions import db, rowcount
 from portal.limits import admit_upsert
 from portal.models import LoginThrottle
 
@@ -51,4 +51,4 @@ def reset(email: str) -> None:
 def prune(before: datetime) -> int:
     """Forget throttles untouched since before."""
     result = db.session.execute(delete(LoginThrottle).where(LoginThrottle.updated_at < before))
-    return result.rowcount or 0
+    return rowcount(result) or 0

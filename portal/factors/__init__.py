@@ -16,7 +16,8 @@ def register(app: Flask, method: Method) -> None:
 
 
 def get(kind: str) -> Method | None:
-    return current_app.extensions.get("portal.methods", {}).get(kind)
+    registry: dict[str, Method] = current_app.extensions.get("portal.methods", {})
+    return registry.get(kind)
 
 
 def primary(user: User) -> list[Method]:

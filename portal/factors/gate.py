@@ -42,7 +42,8 @@ class Checked:
 
 
 def is_locked(user: User) -> bool:
-    return user.factor_failures >= current_app.config["SECOND_FACTOR_LOCK_AT"]
+    lock_at: int = current_app.config["SECOND_FACTOR_LOCK_AT"]
+    return user.factor_failures >= lock_at
 
 
 def count_attempt(user: User, now: datetime, *, lockable: bool = True) -> Verdict | None:

@@ -21,7 +21,7 @@ from sqlalchemy import delete, func, select, update
 from portal import factors, security_events
 from portal.crypto import keyed_hash, passwords
 from portal.events import Event
-from portal.extensions import db
+from portal.extensions import db, rowcount
 from portal.factors.base import OK, Method, Reason, Verdict
 from portal.memo import remembered
 from portal.models import RecoveryCode, User, UserSession
@@ -195,9 +195,9 @@ class RecoveryMethod(Method):
         # Security: single use by a conditional UPDATE; it commits with the sign-in or not at all. The row is
         # named by its hash as well as its id: a new set made while this check ran may reuse the id (SQLite
         # hands out the highest id again after a delete), and an old code must not use up a new one.
-        consumed = db.session.execute(
+        consumed = rowcount(db.session.execute(
             update(RecoveryCode).where(RecoveryCode.id == row.id, RecoveryCode.code_hash == row.code_hash,
                                        RecoveryCode.used_at.is_(None))
             .values(used_at=now).execution_options(synchronize_session=False)
-        ).rowcount
+        ))
         return OK if consumed == 1 else Verdict(ok=False, reason=Reason.REPLAYED)

@@ -35,7 +35,7 @@ def countdown(factor: SmsFactor, now: datetime) -> dict[str, object]:
     """
     until = delivery.cooldown_until(factor, now)
     capped = delivery.check_caps(factor, now)
-    if capped is not None and (until is None or capped.retry_at > until):
+    if capped is not None and capped.retry_at is not None and (until is None or capped.retry_at > until):
         until = capped.retry_at
     ttl = timedelta(seconds=current_app.config["SMS_CODE_TTL"])
     sent = factor.last_sent_at is not None and now - as_utc(factor.last_sent_at) < ttl

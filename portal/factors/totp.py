@@ -19,7 +19,7 @@ from portal import security_events
 from portal.clock import as_utc
 from portal.crypto import secret_box
 from portal.events import Event
-from portal.extensions import db
+from portal.extensions import db, rowcount
 from portal.factors import recovery
 from portal.factors.base import OK, Method, Reason, Verdict
 from portal.factors.totp_codes import check_code, future_skew_step, new_secret
@@ -52,7 +52,7 @@ def accept_step(factor: TotpFactor, step: int, at: datetime) -> bool:
         .values(last_step=step, last_used_at=at)
         .execution_options(synchronize_session=False)
     ))
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         return False
     set_committed_value(factor, "last_step", step)  # what the database now holds, without reading it back
     set_committed_value(factor, "last_used_at", at)
@@ -199,7 +199,7 @@ def confirm(user: User, code: str, at: datetime, *, ip: str, keep: UserSession |
         update(TotpFactor).where(TotpFactor.id == factor.id, TotpFactor.confirmed_at.is_(None))
         .values(confirmed_at=at, last_step=step)
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         return Verdict(ok=False, reason=Reason.EXPIRED)
     event = Event.TOTP_REPLACED if old is not None else Event.TOTP_ENROLLED
     security_events.changed(event, user=user, ip=ip, keep=keep)
@@ -229,4 +229,4 @@ def prune_expired(at: datetime) -> int:
         delete(TotpFactor).where(TotpFactor.confirmed_at.is_(None), TotpFactor.created_at <= cutoff)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0
+    return rowcount(result) or 0

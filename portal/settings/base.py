@@ -136,7 +136,8 @@ def settle(features: Iterable[Feature], values: Values, instance_path: Path) -> 
 
 
 def is_production(values: Values) -> bool:
-    return values["PORTAL_ENV"] == "production"
+    env: str = values["PORTAL_ENV"]
+    return env == "production"
 
 
 def check_rate_limit(name: str, text: str) -> None:

@@ -95,7 +95,8 @@ def _second_step(method: Method | None, template: str) -> Page:
             return _expired()
         memo.commit_keeping()  # what is read next is what this request just wrote
         notices.flash_since_previous_sign_in(user, checked.recorded)
-        _after_sign_in(user, method, checked.recorded.details.get("recovery_codes_left"))
+        left = checked.recorded.details.get("recovery_codes_left")  # an int: gate._record_success wrote it
+        _after_sign_in(user, method, left if isinstance(left, int) else None)
         return redirect(next_url)
     if verdict.reason in (Reason.MALFORMED, Reason.LOCKED, Reason.WAIT):
         return refusal(template, verdict, method, **page())

@@ -41,4 +41,5 @@ def init_app(app: Flask) -> None:
 
 
 def provider() -> SmsProvider:
-    return current_app.extensions["portal.sms"]
+    chosen: SmsProvider = current_app.extensions["portal.sms"]
+    return chosen

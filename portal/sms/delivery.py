@@ -12,13 +12,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 
 from portal import audit
 from portal.clock import as_utc
 from portal.crypto import keyed_hash
 from portal.events import Event
-from portal.extensions import db
+from portal.extensions import db, rowcount
 from portal.factors.base import Reason, Verdict, refused
 from portal.limits import insert_missing
 from portal.models import SmsFactor, SmsSend, SmsThrottle, User
@@ -34,7 +34,7 @@ def phone_key(phone: str) -> str:
     return keyed_hash("sms-phone", phone)
 
 
-def _cap(where: object, since: datetime, limit: int, span: timedelta, now: datetime) -> datetime | None:
+def _cap(where: ColumnElement[bool], since: datetime, limit: int, span: timedelta, now: datetime) -> datetime | None:
     """When the oldest of `limit` sends in the span leaves it, if the cap is reached; else None."""
     times = db.session.scalars(
         select(SmsSend.sent_at).where(where, SmsSend.sent_at > since).order_by(SmsSend.sent_at.desc()).limit(limit)
@@ -103,12 +103,12 @@ def _claim(factor: SmsFactor, purpose: Purpose, now: datetime) -> Verdict | None
     insert_missing(SmsThrottle, SmsThrottle.key, [{"key": account}, {"key": number}])
     db.session.commit()  # the rows exist for every process before any of them locks them
     cooldown = timedelta(seconds=current_app.config["SMS_RESEND_COOLDOWN"])
-    claimed = db.session.execute(
+    claimed = rowcount(db.session.execute(
         update(SmsThrottle)
         .where(SmsThrottle.key == account, or_(SmsThrottle.next_send_at.is_(None), SmsThrottle.next_send_at <= now))
         .values(next_send_at=now + cooldown)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     if claimed != 1:
         db.session.rollback()
         soonest = now + timedelta(seconds=1)  # the winner's claim is in the future, or about to be

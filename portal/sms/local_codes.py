@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import ColumnElement, delete, select, update
 
 from portal.crypto import keyed_hash
-from portal.extensions import db
+from portal.extensions import db, rowcount
 from portal.factors.base import OK, Reason, Verdict
 from portal.models import SmsCode
 from portal.sms.base import Message
@@ -86,11 +86,11 @@ def consume(row_id: int, stored: str, now: datetime) -> Verdict:
 
     The row is named by its id and the hash that was checked: a row id can come back (SQLite reuses the
     highest one after a delete), and a code replaced meanwhile must not consume its successor."""
-    consumed = db.session.execute(
+    consumed = rowcount(db.session.execute(
         update(SmsCode).where(SmsCode.id == row_id, SmsCode.code_hash == stored, SmsCode.used_at.is_(None))
         .values(used_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     return OK if consumed == 1 else Verdict(ok=False, reason=Reason.REPLAYED)
 
 

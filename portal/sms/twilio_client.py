@@ -16,7 +16,7 @@ from twilio.rest import Client
 TWILIO_HOST_SUFFIX = ".twilio.com"
 
 
-class RoutedHttpClient(TwilioHttpClient):
+class RoutedHttpClient(TwilioHttpClient):  # type: ignore[misc]  # twilio ships no types: its base class is Any
     """Twilio's own HTTP client, with its requests re-addressed to base_url when one is set."""
 
     def __init__(self, base_url: str, timeout: float) -> None:
