@@ -1,4 +1,4 @@
-"""Recent security activity on the account page, read from the audit log."""
+"""Recent security activity (the account page, the admin's user page), read from the audit log."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ from portal.extensions import db
 from portal.models import AuditEvent, User
 
 
-# Every event's label by stored name, read from portal.events (not a second copy). Kept for
-# portal/admin/routes.py, which passes it to admin/audit.html; the admin split can pass events.label_of.
 def recent(user: User, limit: int = 10) -> list[tuple[AuditEvent, str]]:
     """The user's latest audit rows, newest first, each with its translated label."""
     rows = db.session.scalars(

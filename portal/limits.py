@@ -1,7 +1,7 @@
 """Progressive delays counted in the database: one statement admits or refuses an attempt.
 
-Used by the password throttle (per email: admit_upsert, since success deletes its row) and the second-factor
-counter (per account: admit_update on the user's row). An attempt is counted when it is admitted, before its
+Used by the password throttle (per email: attempt_upsert, since success deletes its row) and the second-factor
+counter (per account: attempt_update on the user's row). An attempt is counted when it is admitted, before its
 secret is checked, so parallel attempts cannot all pass a check before any of them is recorded; success resets
 the count.
 """
@@ -56,7 +56,7 @@ def retry_after(attempts: int, now: datetime, free: int, longest: int) -> dateti
     return now + timedelta(seconds=longest) if attempts > max(table) else None
 
 
-def admit_upsert(model: Any, key: Any, key_value: str, count: Any, retry_at: Any, now: datetime, *,
+def attempt_upsert(model: Any, key: Any, key_value: str, count: Any, retry_at: Any, now: datetime, *,
                  free: int, longest: int, **values: Any) -> Any:
     """One statement that counts an attempt keyed by key_value, RETURNING the new count if it is admitted.
 
@@ -77,7 +77,7 @@ def admit_upsert(model: Any, key: Any, key_value: str, count: Any, retry_at: Any
     )
 
 
-def admit_update(model: Any, where: ColumnElement[bool], count: Any, retry_at: Any, now: datetime, *,
+def attempt_update(model: Any, where: ColumnElement[bool], count: Any, retry_at: Any, now: datetime, *,
                  free: int, longest: int, extra: ColumnElement[bool] | None = None, **values: Any) -> Any:
     """UPDATE model SET count = count + 1, retry_at = … WHERE where AND retry_at has passed RETURNING count."""
     conditions = [where, or_(retry_at.is_(None), retry_at <= now)]

@@ -10,14 +10,14 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from portal.clock import now
+from portal.clock import now, seconds_until
 from portal.factors.base import Method, Reason, Verdict
 from portal.factors.messages import verdict_message
 from portal.i18n import current_language
 from portal.models import User
 from portal.security import client_ip
 from portal.sms.base import SmsError, http_status, retry_after
-from portal.sms.messages import fault_message, seconds_until, wait_message
+from portal.sms.messages import fault_message, wait_message
 
 # What a view returns: a redirect, a page, or a page with its status (and headers).
 Page = Response | str | tuple[str, int] | tuple[str, int, dict[str, str]]

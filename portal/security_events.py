@@ -15,9 +15,6 @@ from portal.auth import flow
 from portal.events import Event
 from portal.models import User, UserSession
 
-# The name portal/auth/routes.py records a password-only sign-in under; callers switch to
-# Event.SIGNIN_PASSWORD in the factors refactor.
-
 
 def changed(event: Event | str, *, user: User, ip: str | None, keep: UserSession | None, **details: Any) -> None:
     """Record a sign-in change and sign out every other session of the user, in the caller's transaction.

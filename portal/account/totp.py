@@ -189,9 +189,9 @@ def _current_code_refusal(form: CodeForm) -> Page | None:
 @bp.route("/replace", methods=["POST"])
 @fresh_auth_required
 def replace() -> Page:
-    refusal = _current_code_refusal(CodeForm())
-    if refusal is not None:
-        return refusal
+    refused = _current_code_refusal(CodeForm())
+    if refused is not None:
+        return refused
     db.session.commit()  # the code is spent and audited whatever happens next
     totp.start(current_user, now())
     db.session.commit()
@@ -201,9 +201,9 @@ def replace() -> Page:
 @bp.route("/remove", methods=["POST"])
 @fresh_auth_required
 def remove() -> Page:
-    refusal = _current_code_refusal(CodeForm())
-    if refusal is not None:
-        return refusal
+    refused = _current_code_refusal(CodeForm())
+    if refused is not None:
+        return refused
     totp.remove(current_user, ip=client_ip(), keep=flow.current_row())
     db.session.commit()
     flash(_("The authenticator app was removed. Signing in now needs only your password."), "warning")

@@ -20,7 +20,7 @@ from portal.crypto import passwords
 from portal.events import Event
 from portal.extensions import db, limiter
 from portal.models import User
-from portal.responses import wait_response
+from portal.responses import refusal
 from portal.security import client_ip, safe_next
 
 bp = Blueprint("auth", __name__)
@@ -81,10 +81,10 @@ def login() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str]
     typed = (form.email.data or "").strip()
     canonical = canonical_email(typed)
     email = canonical or typed.lower()  # the throttle key: only its keyed hash is stored
-    until = throttle.admit(email, now())
+    waiting = throttle.count_attempt(email, now())
     db.session.commit()  # the attempt counts even if this request dies; no row lock held while hashing
-    if until is not None:
-        return wait_response("auth/login.html", until, form=form)
+    if waiting is not None:
+        return refusal("auth/login.html", waiting, form=form)
     # Security: only a valid address reaches a query (a NUL byte would make PostgreSQL fail).
     user = db.session.scalar(select(User).where(User.email == canonical)) if canonical else None
     password = form.password.data or ""
@@ -119,10 +119,10 @@ def reauth() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str
     form = ReauthForm()
     if not form.validate_on_submit():
         return render_template("auth/reauth.html", form=form), 400 if form.is_submitted() else 200
-    until = throttle.admit(current_user.email, now())
+    waiting = throttle.count_attempt(current_user.email, now())
     db.session.commit()
-    if until is not None:
-        return wait_response("auth/reauth.html", until, form=form)
+    if waiting is not None:
+        return refusal("auth/reauth.html", waiting, form=form)
     # Security: a stolen session is no password oracle; attempts share the sign-in throttle.
     if not passwords().verify(current_user.password_hash, form.password.data or ""):
         return render_template("auth/reauth.html", form=form, error=_("That password is incorrect.")), 400

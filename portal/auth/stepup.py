@@ -25,6 +25,7 @@ from portal.factors.base import Reason, refused
 from portal.responses import Page, refusal, refused_text
 from portal.security import client_ip, safe_next
 from portal.sms import send_limit
+from portal.sms.base import SmsError
 
 bp = Blueprint("stepup", __name__, url_prefix="/admin")
 TEMPLATE = "admin/confirm.html"
@@ -67,8 +68,9 @@ def confirm() -> Page:
     if not form.validate_on_submit():
         return render_template(TEMPLATE, **page), 400 if form.is_submitted() else 200
     at = now()
-    until = throttle.admit(current_user.email, at)
+    waiting = throttle.count_attempt(current_user.email, at)
     db.session.commit()
+    until = waiting.retry_at if waiting is not None else None
     if gate.is_locked(current_user):
         return refusal(TEMPLATE, refused(Reason.LOCKED), **page)
     retry_at = as_utc(current_user.factor_retry_at) if current_user.factor_retry_at else None
@@ -79,7 +81,11 @@ def confirm() -> Page:
     if not passwords().verify(current_user.password_hash, form.password.data or ""):
         form.code.data = ""
         return render_template(TEMPLATE, error=wrong, **page), 400
-    if not gate.check(method, current_user, form.code.data or "", now=at, ip=client_ip()).ok:
+    try:
+        checked = gate.check(method, current_user, form.code.data or "", now=at, ip=client_ip())
+    except SmsError as error:  # the provider could not check the code: say so, nothing but the attempt is kept
+        return refusal(TEMPLATE, error, method, **page)
+    if not checked.ok:
         db.session.commit()
         form.code.data = ""
         return render_template(TEMPLATE, error=wrong, **page), 400

@@ -19,7 +19,8 @@ from sqlalchemy import delete, select
 from portal.clock import as_utc
 from portal.crypto import keyed_hash
 from portal.extensions import db, rowcount
-from portal.limits import admit_upsert
+from portal.factors.base import Reason, Verdict, refused
+from portal.limits import attempt_upsert
 from portal.models import LoginThrottle
 
 
@@ -27,20 +28,20 @@ def throttle_key(email: str) -> str:
     return keyed_hash("login-throttle", email)
 
 
-def admit(email: str, now: datetime) -> datetime | None:
-    """Count an attempt for email; return None if it may go ahead, or when the next one may."""
+def count_attempt(email: str, now: datetime) -> Verdict | None:
+    """Count an attempt for email; None if it may go ahead, else a WAIT verdict saying when the next one may."""
     cfg = current_app.config
     key = throttle_key(email)
-    stmt = admit_upsert(LoginThrottle, LoginThrottle.key, key, LoginThrottle.failures, LoginThrottle.retry_at, now,
+    stmt = attempt_upsert(LoginThrottle, LoginThrottle.key, key, LoginThrottle.failures, LoginThrottle.retry_at, now,
                         free=cfg["LOGIN_FREE_FAILURES"], longest=cfg["LOGIN_MAX_DELAY"], updated_at=now)
     if db.session.execute(stmt).first() is not None:
         return None
     # Refused: the row is held by the statement above until the caller commits, so it is read as it refused.
     until = db.session.scalar(select(LoginThrottle.retry_at).where(LoginThrottle.key == key))
     if until is not None and as_utc(until) > now:
-        return as_utc(until)
+        return refused(Reason.WAIT, as_utc(until))
     # Security: had the row gone or passed anyway, the attempt waits a second rather than go ahead uncounted.
-    return now + timedelta(seconds=1)
+    return refused(Reason.WAIT, now + timedelta(seconds=1))
 
 
 def reset(email: str) -> None:

@@ -1,4 +1,8 @@
-"""The second factors: the registry of methods bound to an app (each factor is one module beside this one)."""
+"""The second factors: the registry of methods bound to an app.
+
+Each factor is one module beside this one (totp, sms, recovery: the method and its operations); base.py is the
+interface, gate.py the one code check, messages.py and forms.py what pages show of them.
+"""
 
 from __future__ import annotations
 

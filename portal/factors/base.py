@@ -1,7 +1,8 @@
 """One small interface for every second factor (after django-otp's Device), and the one verdict type.
 
-Expected outcomes are Verdicts, faults (a provider down) are exceptions. A Verdict that says "wait" or
-"locked" carries its retry_at: the only "wait until" type of the portal.
+Expected outcomes are Verdicts, faults (a provider down) are exceptions. A Verdict that says "wait"
+(WAIT, COOLDOWN, THROTTLED) carries its retry_at: the only "wait until" type of the portal. LOCKED has none:
+only an admin ends a lock.
 """
 
 from __future__ import annotations
@@ -41,11 +42,6 @@ class Verdict:
     reason: Reason | None = None
     retry_at: datetime | None = None  # with WAIT, COOLDOWN and THROTTLED: when trying again may work
     skew_seconds: int | None = None  # with CLOCK_SKEW: how far the phone is ahead (+) or behind (-)
-
-    @property
-    def waits(self) -> bool:
-        """Whether the answer is "not now, at retry_at" (429 + Retry-After) rather than "wrong"."""
-        return self.retry_at is not None
 
 
 OK = Verdict(ok=True)

@@ -24,7 +24,7 @@ from portal.events import Event
 from portal.extensions import db
 from portal.factors import recovery
 from portal.factors.base import Method, Reason, Verdict, refused
-from portal.limits import admit_update
+from portal.limits import attempt_update
 from portal.models import AuditEvent, User
 from portal.sms.base import SmsError
 
@@ -52,7 +52,7 @@ def count_attempt(user: User, now: datetime, *, lockable: bool = True) -> Verdic
     lockable=False is for recovery codes only: they still wait, but the lock does not stop them.
     """
     cfg = current_app.config
-    stmt = admit_update(
+    stmt = attempt_update(
         User, User.id == user.id, User.factor_failures, User.factor_retry_at, now,
         free=cfg["SECOND_FACTOR_FREE_FAILURES"], longest=cfg["SECOND_FACTOR_MAX_DELAY"],
         extra=User.factor_failures < cfg["SECOND_FACTOR_LOCK_AT"] if lockable else None,
@@ -87,9 +87,13 @@ def check(method: Method, user: User, raw: str, *, now: datetime, ip: str | None
     if code is None:
         return Checked(refused(Reason.MALFORMED))  # not a code of this method: not worth an attempt
     refusal = count_attempt(user, now, lockable=method.lockable)
-    # The attempt counts even if this request dies. What the request read stays loaded: the user was just
-    # refreshed, and the code check decides in the database (a conditional UPDATE), not from what is loaded.
-    memo.commit_keeping()
+    # The attempt counts even if this request dies. At sign-in what the request read stays loaded (the
+    # user was just refreshed, and the code check decides in the database by a conditional UPDATE, not
+    # from what is loaded); the other pages read everything again, as they always did.
+    if signing_in:
+        memo.commit_keeping()
+    else:
+        db.session.commit()
     if refusal is not None:
         return Checked(refusal)
     try:

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
 from portal import security_events
-from portal.clock import as_utc
+from portal.clock import as_utc, seconds_until
 from portal.events import Event
 from portal.extensions import db
 from portal.factors import recovery
@@ -39,8 +39,7 @@ def countdown(factor: SmsFactor, now: datetime) -> dict[str, object]:
         until = capped.retry_at
     ttl = timedelta(seconds=current_app.config["SMS_CODE_TTL"])
     sent = factor.last_sent_at is not None and now - as_utc(factor.last_sent_at) < ttl
-    return {"phone": mask(factor.phone), "code_sent": sent,
-            "resend_in": int((until - now).total_seconds() + 0.999) if until else 0}
+    return {"phone": mask(factor.phone), "code_sent": sent, "resend_in": seconds_until(until, now) if until else 0}
 
 
 class SmsMethod(Method):
@@ -71,10 +70,10 @@ class SmsMethod(Method):
         return OK if wait is None else wait
 
     def verify(self, user: User, code: str, *, now: datetime) -> Verdict:
-        factor = confirmed_phone(user)
+        factor = self.phone_of(user)
         if factor is None:
             return Verdict(ok=False, reason=Reason.INVALID)
-        message = Message(user_id=user.id, phone=factor.phone, purpose=Purpose.SIGN_IN, language="en")
+        message = Message(user_id=user.id, phone=factor.phone, purpose=self.purpose, language="en")
         verdict = provider().check_code(message, code, now=now)
         if verdict.ok:
             factor.last_used_at = now

@@ -88,7 +88,7 @@ def _second_step(method: Method | None, template: str) -> Page:
     except SmsError as error:  # the provider could not check the code: the pending sign-in stays
         return refusal(template, error, method, **page())
     verdict = checked.verdict
-    if checked.recorded is not None:
+    if checked.ok and checked.recorded is not None:  # a sign-in always records its success
         # Consuming the code, the audit row and the new session commit together or not at all.
         if flow.complete(row) is None:  # signed out from another device while the code was checked
             db.session.rollback()  # the code stays unused, nothing is recorded as a sign-in

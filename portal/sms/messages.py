@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from portal.clock import seconds_until
 from portal.factors.base import Reason, Verdict
 from portal.sms.base import Fault, SmsError, retry_after
-
-
-def seconds_until(when: datetime, now: datetime) -> int:
-    """Whole seconds until when, rounded up and at least 1: waiting that long is always enough."""
-    return max(1, math.ceil((when - now).total_seconds()))
 
 
 class WaitMessage(str):

@@ -9,6 +9,7 @@ from tests.integration.sms_helpers import MASKED, NEW_PHONE, PHONE, enter_code, 
 from tests.integration.test_admin import ADMIN, audit_rows, disable, factors_of
 from tests.integration.totp_helpers import enroll
 from tests.support import GOOD_PASSWORD, csrf_token, login
+from tests.twilio_double import ScriptedFailure
 
 NEXT = "/admin/users/{id}/disable-2fa"
 
@@ -106,3 +107,22 @@ def test_an_admin_with_both_factors_picks_one(app, make_user, clock, tmp_path, s
     assert 'action="/admin/confirm?method=sms' in refused.text and sms_inbox.count(PHONE) == 1
     # An unknown method falls back to the first enrolled one.
     assert "authenticator app" in browser.get("/admin/confirm?method=carrier-pigeon").text
+
+
+def test_a_provider_fault_while_the_code_is_checked_is_a_clear_503(app, sms_admin, sms_inbox, twilio, target, clock):
+    """Twilio down while the step-up code is checked: the admin reads why and may try again; never a 500."""
+    user, _ = target
+    next_url = NEXT.format(id=user.id)
+    clock.advance(301)
+    assert text_me(sms_admin, next_url).status_code == 303
+    code = sms_inbox.last_code(PHONE)
+    page = confirm_page(sms_admin, next_url)
+    twilio.fail_next(ScriptedFailure(method="POST", kind="http", status=500))
+    down = sms_admin.post(f"/admin/confirm?method=sms&next={next_url}", data={
+        "csrf_token": csrf_token(page), "password": GOOD_PASSWORD, "code": code})
+    assert down.status_code == 503 and "We could not send a text message just now" in down.text
+    assert "Traceback" not in down.text
+    assert disable(sms_admin, user.id).headers["Location"] == f"/admin/confirm?next={next_url}"  # not confirmed
+    done = sms_admin.post(f"/admin/confirm?method=sms&next={next_url}", data={
+        "csrf_token": csrf_token(page), "password": GOOD_PASSWORD, "code": code})
+    assert done.status_code == 302 and done.headers["Location"] == next_url  # the code was not spent

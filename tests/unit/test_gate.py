@@ -150,4 +150,4 @@ def test_a_provider_fault_keeps_only_the_attempt(app: Flask, alice: User, clock:
 def test_a_recovery_code_is_a_different_alphabet(app: Flask, alice: User, clock: FakeClock) -> None:
     """Each factor says what its codes look like: six digits are no recovery code."""
     assert check(app, RecoveryMethod(), alice, CODE, clock).verdict.reason is Reason.MALFORMED
-    assert OK.ok and not OK.waits
+    assert OK.ok and OK.retry_at is None

@@ -16,10 +16,11 @@ import pytest
 from flask import Flask
 
 from portal.admin.operations import IDENTITY_CHECKS, IdentityCheck, _written_length, identity_problem
+from portal.clock import seconds_until
 from portal.factors.base import Reason, refused
 from portal.factors.gate import is_locked
 from portal.limits import delays
-from portal.sms.messages import seconds_until, wait_message
+from portal.sms.messages import wait_message
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
