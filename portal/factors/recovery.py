@@ -87,24 +87,35 @@ def _lock_user(user: User) -> None:
     db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
 
 
-def _insert_set(user: User, at: datetime) -> list[str]:
+def _new_set(at: datetime) -> list[tuple[str, RecoveryCode]]:
+    """Ten new codes, each with its row (unique selectors, Argon2id hashes), not yet added to the session.
+
+    The hashing (ten Argon2 runs) happens here, before any lock is taken: a second request for the same
+    user never waits for it (SQLite's one writer would otherwise be held for seconds on a busy machine).
+    """
     by_selector: dict[str, str] = {}
     while len(by_selector) < CODES_PER_SET:
         code = new_code()
         by_selector.setdefault(selector_of(code), code)  # a selector already taken: draw another code
-    for selector, code in by_selector.items():
-        db.session.add(RecoveryCode(user_id=user.id, selector=selector, code_hash=passwords().hash(code),
-                                    created_at=at))
-    return list(by_selector.values())
+    return [(code, RecoveryCode(selector=selector, code_hash=passwords().hash(code), created_at=at))
+            for selector, code in by_selector.items()]
+
+
+def _insert_set(user: User, rows: list[tuple[str, RecoveryCode]]) -> list[str]:
+    for _code, row in rows:
+        row.user_id = user.id
+        db.session.add(row)
+    return [code for code, _row in rows]
 
 
 def generate_set(user: User, at: datetime) -> list[str]:
     """Replace the user's codes with a new set; return the codes (the only time they exist in clear)."""
+    rows = _new_set(at)
     _lock_user(user)
     # Security: the old set dies in the same transaction; after the lock, so two requests cannot both
     # delete the same old set and each insert their own (20 live codes on PostgreSQL).
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-    return _insert_set(user, at)
+    return _insert_set(user, rows)
 
 
 def replace_set(user: User, at: datetime, token: str) -> list[str] | None:
@@ -113,6 +124,7 @@ def replace_set(user: User, at: datetime, token: str) -> list[str] | None:
     A refresh or a second click of "Generate new codes" carries the token of a set already replaced:
     it must not silently kill the codes just shown. On None the caller rolls back (rows may be deleted).
     """
+    rows = _new_set(at)
     _lock_user(user)
     if not _same(set_token(user), token):
         return None
@@ -123,7 +135,7 @@ def replace_set(user: User, at: datetime, token: str) -> list[str] | None:
     ).all()
     if not _same(_set_token(user, deleted), token):
         return None
-    return _insert_set(user, at)
+    return _insert_set(user, rows)
 
 
 def _counts(user: User) -> tuple[int, int]:

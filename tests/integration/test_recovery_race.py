@@ -75,17 +75,17 @@ def test_two_new_sets_at_once_leave_exactly_one(make_app, database, make_user, c
         db.session.commit()
 
     deleted = threading.Event()
-    real_new_code = recovery.new_code
+    real_insert_set = recovery._insert_set
 
-    def after_the_delete() -> str:
-        # The first code of the first transaction is drawn right after its delete: hold it there until
-        # the second transaction is waiting (for the user's row lock; without it, for the deleted rows).
+    def after_the_delete(user: User, rows: list) -> list[str]:
+        # The new rows of the first transaction go in right after its delete: hold it there until the
+        # second transaction is waiting (for the user's row lock; without it, for the deleted rows).
         if threading.current_thread().name == "first" and not deleted.is_set():
             deleted.set()
             wait_for_a_lock_waiter(name)
-        return real_new_code()
+        return real_insert_set(user, rows)
 
-    monkeypatch.setattr(recovery, "new_code", after_the_delete)
+    monkeypatch.setattr(recovery, "_insert_set", after_the_delete)
     results: dict[str, list[str]] = {}
 
     def make_set(which: str) -> None:
