@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal import audit, mail
-from portal.auth import flow
+from portal.auth import ended, flow
 from portal.clock import as_utc, now
 from portal.events import Event
 from portal.extensions import db, rowcount
@@ -134,7 +134,7 @@ def disable_two_factor(target: User, identity: IdentityCheck, actor: Actor, *,
     if not any(removed.values()):
         return Outcome.ALREADY
     db.session.execute(delete(SmsCode).where(SmsCode.user_id == target.id))
-    sessions = flow.revoke_sessions(target)
+    sessions = flow.revoke_sessions(target, reason=ended.BY_ADMIN)  # each browser is told why
     details: dict[str, object] = {
         "identity_check": identity.check, "case_reference": identity.case_reference, "notes": identity.notes,
         "removed": removed, "sessions_revoked": sessions, "failures_cleared": failures_before,
