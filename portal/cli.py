@@ -20,7 +20,7 @@ from portal.admin.operations import (
     disable_two_factor,
     identity_problem,
 )
-from portal.auth import throttle
+from portal.auth import ended, throttle
 from portal.auth.passwords import canonical_email, password_problems
 from portal.clock import now
 from portal.crypto import passwords
@@ -93,11 +93,12 @@ def _os_user() -> str:
 @portal_cli.command("prune")
 @click.option("--throttle-days", default=1, show_default=True, help="Forget password throttles this old.")
 def prune(throttle_days: int) -> None:
-    """Delete expired sessions, expired authenticator setups and old password throttles."""
+    """Delete expired sessions (and notes of those an admin ended), expired authenticator setups, old throttles."""
     from portal.factors import totp
 
     at = now()
     sessions = rowcount(db.session.execute(delete(UserSession).where(UserSession.expires_at < at)))
+    ended.prune(at)  # why an admin ended a session: no longer needed once it would have expired anyway
     setups = totp.prune_expired(at)
     throttles = throttle.prune(at - timedelta(days=throttle_days))
     db.session.commit()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from flask_login import UserMixin
 from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, false, text
@@ -60,7 +61,24 @@ class UserSession(Model):
     failed_codes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     ip: Mapped[str] = mapped_column(String(64))
     user_agent: Mapped[str] = mapped_column(Text)
+    # An admin form posted after the step-up lapsed, kept for the page to show again after the confirmation
+    # (portal.auth.held): never in a URL or a cookie. Gone with the row when the session ends.
+    held_form: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     user: Mapped[User] = relationship(back_populates="sessions")
+
+
+class EndedSession(Model):
+    """A session an admin ended: its token's hash and why, so that browser is told why on the sign-in page.
+
+    Written when support turns a user's 2FA off (the session rows are deleted as ever); read and deleted when
+    the browser comes back with the old cookie; pruned once the session would have expired anyway.
+    """
+
+    __tablename__ = "ended_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(16))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class LoginThrottle(Model):

@@ -26,19 +26,26 @@ LISTED_AT_MOST = 5  # the most recent changes; the account page lists them all
 def flash_since_previous_sign_in(user: User, signed_in: AuditEvent) -> None:
     """Flash the changes recorded since the previous sign-in (signed_in is this sign-in's audit row).
 
-    After support turned two-step verification off, the user is also invited to set it up again.
+    After support turned two-step verification off, the user is told so once, with an invitation to set it up
+    again; that change is then not listed a second time among the others.
     """
     changes = changes_since_previous_sign_in(user, signed_in)
+    turned_off = None if factors.is_on(user) else turned_off_by_support(user, signed_in)
+    if turned_off is not None:
+        changes = [e for e in changes if e.event != Event.ADMIN_TWO_FACTOR_DISABLED.value]
     if changes:
         listed = "; ".join(_("%(what)s (%(when)s UTC, %(ip)s)", what=label_of(e.event), when=format_datetime(e.at),
                              ip=e.ip or "?") for e in changes[-LISTED_AT_MOST:])
         flash(_("Since your last sign-in: %(changes)s. If this was not you, check your sign-in methods below "
                 "and contact support.", changes=listed), "warning")
-    if not factors.is_on(user) and turned_off_by_support_since_previous_sign_in(user, signed_in):
+    if turned_off is not None:
         link = Markup('<a href="{url}">{label}</a>').format(url=url_for("totp.setup"),
                                                             label=_("Set up two-step verification again"))
-        flash(escape(_("Support turned off two-step verification for your account, so your password alone "
-                       "signs you in now.")) + " " + link, "warning")
+        # One translated text around the link: each language puts its own spacing (none in Chinese) before it.
+        # Markup's % escapes the date and keeps the link.
+        text = escape(_("Support turned off two-step verification for your account (%(when)s UTC), so your password "
+                        "alone signs you in now. If you did not ask for this, contact support. %(link)s"))
+        flash(text % {"when": format_datetime(turned_off.at), "link": link}, "warning")
 
 
 def changes_since_previous_sign_in(user: User, current: AuditEvent) -> list[AuditEvent]:
@@ -59,15 +66,15 @@ def changes_since_previous_sign_in(user: User, current: AuditEvent) -> list[Audi
     ))
 
 
-def turned_off_by_support_since_previous_sign_in(user: User, current: AuditEvent) -> bool:
-    """Whether support turned the user's 2FA off after their previous sign-in of any kind (or ever, if none)."""
+def turned_off_by_support(user: User, current: AuditEvent) -> AuditEvent | None:
+    """The last time support turned the user's 2FA off after their previous sign-in of any kind (or ever, if none)."""
     previous = _previous_sign_in_id(user, current, ALL_SIGN_INS)
-    query = select(AuditEvent.id).where(AuditEvent.subject_id == user.id,
-                                        AuditEvent.event == Event.ADMIN_TWO_FACTOR_DISABLED.value,
-                                        AuditEvent.id < current.id)
+    query = select(AuditEvent).where(AuditEvent.subject_id == user.id,
+                                     AuditEvent.event == Event.ADMIN_TWO_FACTOR_DISABLED.value,
+                                     AuditEvent.id < current.id)
     if previous is not None:
         query = query.where(AuditEvent.id > previous)
-    return db.session.scalar(query.limit(1)) is not None
+    return db.session.scalar(query.order_by(AuditEvent.id.desc()).limit(1))
 
 
 def _previous_sign_in_id(user: User, current: AuditEvent, kinds: Iterable[Event]) -> int | None:

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal import audit, mail
-from portal.auth import flow
+from portal.auth import ended, flow
 from portal.clock import as_utc, now
 from portal.events import Event
 from portal.extensions import db, rowcount
@@ -90,21 +90,34 @@ def _written_length(notes: str) -> int:
 
 
 def identity_problem(identity: IdentityCheck) -> str | None:
-    """What is wrong with a recorded identity check (translated), or None. Forms and the CLI share it."""
+    """What is wrong with a recorded identity check (translated), or None. The CLI names the first problem."""
+    return next(iter(identity_problems(identity).values()), None)
+
+
+def _unprintable(text: str) -> bool:
+    return not all(ch.isprintable() or ch in "\n\r\t" or unicodedata.category(ch) == "Zs" for ch in text)
+
+
+def identity_problems(identity: IdentityCheck) -> dict[str, str]:
+    """Every problem of a recorded identity check, by its form field (translated); empty when it is fine.
+
+    The admin form shows them all at once; the CLI (identity_problem) the first of them.
+    """
+    problems: dict[str, str] = {}
     if identity.check not in IDENTITY_CHECKS:
-        return _("Choose how you checked the person's identity.")
+        problems["identity_check"] = _("Choose how you checked the person's identity.")
     if not identity.case_reference:
-        return _("Enter the case reference.")
-    if len(identity.case_reference) > REFERENCE_MAX:
-        return _("The case reference can be at most %(num)d characters.", num=REFERENCE_MAX)
+        problems["case_reference"] = _("Enter the case reference.")
+    elif len(identity.case_reference) > REFERENCE_MAX:
+        problems["case_reference"] = _("The case reference can be at most %(num)d characters.", num=REFERENCE_MAX)
     if _written_length(identity.notes) < NOTES_MIN:
-        return _("Write at least %(num)d characters of notes: what you checked and why.", num=NOTES_MIN)
-    if len(identity.notes) > NOTES_MAX:
-        return _("The notes can be at most %(num)d characters.", num=NOTES_MAX)
-    if not all(ch.isprintable() or ch in "\n\r\t" or unicodedata.category(ch) == "Zs"
-               for ch in identity.case_reference + identity.notes):
-        return _("Remove the control characters from the case reference and the notes.")
-    return None
+        problems["notes"] = _("Write at least %(num)d characters of notes: what you checked and why.", num=NOTES_MIN)
+    elif len(identity.notes) > NOTES_MAX:
+        problems["notes"] = _("The notes can be at most %(num)d characters.", num=NOTES_MAX)
+    for name, text in (("case_reference", identity.case_reference), ("notes", identity.notes)):
+        if name not in problems and _unprintable(text):
+            problems[name] = _("Remove the control characters from the case reference and the notes.")
+    return problems
 
 
 def has_two_factor(user: User) -> bool:
@@ -134,7 +147,7 @@ def disable_two_factor(target: User, identity: IdentityCheck, actor: Actor, *,
     if not any(removed.values()):
         return Outcome.ALREADY
     db.session.execute(delete(SmsCode).where(SmsCode.user_id == target.id))
-    sessions = flow.revoke_sessions(target)
+    sessions = flow.revoke_sessions(target, reason=ended.BY_ADMIN)  # each browser is told why
     details: dict[str, object] = {
         "identity_check": identity.check, "case_reference": identity.case_reference, "notes": identity.notes,
         "removed": removed, "sessions_revoked": sessions, "failures_cleared": failures_before,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portal import activity
-from portal.admin import bp, queries
+from portal.admin import bp, held_formdata, queries
 from portal.admin.common import already_off, disabled, page_number, query_text
 from portal.admin.forms import DisableForm
 from portal.admin.operations import (
@@ -17,7 +17,7 @@ from portal.admin.operations import (
     Outcome,
     disable_two_factor,
     has_two_factor,
-    identity_problem,
+    identity_problems,
     pending_request,
     request_disable,
 )
@@ -65,7 +65,9 @@ def _second_admin_required() -> bool:
 @bp.route("/users/<int(max=2147483647):user_id>/disable-2fa", methods=["GET", "POST"])
 def disable(user_id: int) -> Page:
     target = _target(user_id)
-    form = DisableForm()
+    # After the step-up, the fields come back as the admin typed them (held_formdata), with a fresh CSRF token.
+    kept = held_formdata(request.path)
+    form = DisableForm() if kept is None else DisableForm(formdata=kept)
     page = {"target": target, "form": form, "own": target.id == current_user.id,
             "has_two_factor": has_two_factor(target), "needs_approval": _second_admin_required(),
             "pending": pending_request(target)}
@@ -73,15 +75,13 @@ def disable(user_id: int) -> Page:
         # Security: nobody turns off their own second factor through the support process.
         return render_template("admin/disable.html", error=_("You cannot use the admin pages on your own account."),
                                **page), 403
-    if not form.validate_on_submit():
-        return render_template("admin/disable.html", **page), 400 if form.is_submitted() else 200
+    if request.method != "POST":
+        return render_template("admin/disable.html", **page)
+    form.validate()  # the token, and the caps on lengths
     identity = IdentityCheck(form.identity_check.data or "", (form.case_reference.data or "").strip(),
                              (form.notes.data or "").strip())
-    problem = identity_problem(identity)
-    if problem is None and (form.confirm_email.data or "").strip().lower() != target.email:
-        problem = _("The email address you typed is not this user's.")
-    if problem is not None:
-        return render_template("admin/disable.html", error=problem, **page), 400
+    if _mark_problems(form, identity, target):
+        return render_template("admin/disable.html", **page), 400
     actor = Actor(user=current_user, ip=client_ip())
     if page["needs_approval"]:
         return _requested(target, *request_disable(target, identity, actor))
@@ -91,6 +91,21 @@ def disable(user_id: int) -> Page:
         return already_off(target)
     db.session.commit()
     return disabled(target, identity.case_reference)
+
+
+def _mark_problems(form: DisableForm, identity: IdentityCheck, target: User) -> bool:
+    """Put every problem of the submitted form under its field, all at once; whether there was any."""
+    problems = identity_problems(identity)
+    typed = (form.confirm_email.data or "").strip().lower()
+    if not typed:
+        problems["confirm_email"] = _("Type the user's email address.")
+    elif typed != target.email:
+        problems["confirm_email"] = _("The email address you typed is not this user's.")
+    for name, problem in problems.items():
+        field = form[name]
+        if not field.errors:  # a cap's error already says what is wrong
+            field.errors = [problem]
+    return bool(form.errors)
 
 
 def _requested(target: User, outcome: Outcome, request_row: AdminRequest | None) -> Response:

@@ -16,12 +16,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, g, request, session
+from flask import Flask, current_app, flash, g, request, session
 from flask_login import login_user, logout_user
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from portal.auth import ended
 from portal.clock import as_utc, now
 from portal.crypto import token_hash
 from portal.extensions import db, login_manager, rowcount
@@ -75,10 +76,13 @@ def load_session() -> None:
     row = _row_for_token(token)
     at = now()
     if row is None or _expired(row, at):
+        why = ended.why(token_hash(token)) if row is None and isinstance(token, str) and token else None
         if row is not None:
             db.session.delete(row)
-            db.session.commit()
+        db.session.commit()
         _forget_browser()
+        if why is not None:  # after the cookie is cleared: the sign-in page shows it
+            flash(why, "warning")
         return
     if row.stage == PENDING and request.endpoint not in current_app.extensions["portal.pending_endpoints"]:
         # Security: outside the second step a pending sign-in is anonymous (the URL-map guard).
@@ -235,14 +239,23 @@ def end() -> None:
     g.portal_session = None
 
 
-def revoke_sessions(user: User, *, keep: UserSession | None = None, only_id: int | None = None) -> int:
-    """Delete the user's sessions (all but keep, or just only_id); return how many."""
+def revoke_sessions(user: User, *, keep: UserSession | None = None, only_id: int | None = None,
+                    reason: str | None = None) -> int:
+    """Delete the user's sessions (all but keep, or just only_id); return how many.
+
+    With a reason (an admin ends them: ended.BY_ADMIN), each browser is told why when it comes back.
+    """
     stmt = delete(UserSession).where(UserSession.user_id == user.id)
     if keep is not None:
         stmt = stmt.where(UserSession.id != keep.id)
     if only_id is not None:
         stmt = stmt.where(UserSession.id == only_id)
-    return rowcount(db.session.execute(stmt)) or 0
+    if reason is None:
+        return rowcount(db.session.execute(stmt)) or 0
+    gone = db.session.execute(stmt.returning(UserSession.token_hash, UserSession.expires_at)
+                              .execution_options(synchronize_session=False)).all()
+    ended.record(reason, [(token, expires) for token, expires in gone])
+    return len(gone)
 
 
 def active_sessions(user: User) -> list[UserSession]:

@@ -8,13 +8,16 @@ lock the admin out (the password throttle limits those).
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from datetime import timedelta
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portal import factors
-from portal.auth import flow, throttle
+from portal.auth import flow, held, throttle
 from portal.auth.forms import ConfirmForm
 from portal.auth.fresh import admin_refusal
 from portal.clock import as_utc, now
@@ -49,11 +52,13 @@ def _confirm_page(form: ConfirmForm, next_url: str, kind: str | None = None) -> 
     wanted = kind or request.args.get("method")
     method = next((m for m in enrolled if m.kind == wanted), enrolled[0] if enrolled else None)
     page: dict[str, object] = {"form": form, "next_url": next_url, "method": method,
-                               "others": [m for m in enrolled if m is not method]}
+                               "others": [m for m in enrolled if m is not method],
+                               # Why it is asked: a form waits (held) or not, and how long a confirmation lasts.
+                               "held": held.peek() is not None,
+                               "lasts": format_timedelta(timedelta(seconds=current_app.config["FRESH_AUTH_SECONDS"]))}
     if method is not None:
         page.update(method.page_context(current_user, now=now()))
     return method, page
-
 
 
 @bp.route("/confirm", methods=["GET", "POST"])
@@ -95,6 +100,10 @@ def confirm() -> Page:
         return redirect(url_for("auth.login"))
     flow.confirm_factor(row)
     db.session.commit()
+    kept = held.peek()
+    if kept is not None:  # back to the form, filled in as typed (its page takes the fields): nothing is replayed
+        flash(_("Confirmed. Nothing was sent yet: check the form and send it again."), "success")
+        return redirect(kept.page)
     return redirect(next_url)
 
 

@@ -338,10 +338,13 @@ def test_password_only_sign_in_after_a_disable_invites_to_enroll_once(app, make_
     first = app.test_client()
     assert login(first, TARGET).headers["Location"] == "/account"
     page = first.get("/account").text
-    assert "Support turned off two-step verification for your account, so your password alone signs you in now." \
-        in page
-    assert 'href="/account/2fa/totp">Set up two-step verification again</a>' in page
-    assert "Two-step verification turned off by support" in page  # listed in "Since your last sign-in"
+    assert "Support turned off two-step verification for your account (" in page
+    assert ("UTC), so your password alone signs you in now. If you did not ask for this, contact support. "
+            '<a href="/account/2fa/totp">Set up two-step verification again</a>') in page
+    # One notice: the change is not listed again under "Since your last sign-in".
+    flashes = re.findall(r'<p class="flash [^>]*>(.*?)</p>', page, re.S)
+    about_support = [f for f in flashes if "by support" in f or "Support turned off" in f]
+    assert len(about_support) == 1, flashes
     second = app.test_client()
     login(second, TARGET)
     assert "Support turned off two-step verification" not in second.get("/account").text  # told once

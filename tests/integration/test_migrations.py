@@ -15,7 +15,7 @@ from portal.extensions import db
 from tests.conftest import app_settings, postgres_admin, postgres_schema_url
 
 TABLES = {"users", "user_sessions", "login_throttle", "totp_factors", "audit_events", "recovery_codes", "sms_factors",
-          "admin_requests",
+          "admin_requests", "ended_sessions",
           "sms_codes", "sms_sends", "sms_throttles"}
 
 
