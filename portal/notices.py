@@ -18,6 +18,7 @@ from sqlalchemy import select
 from portal import factors
 from portal.events import ALL_SIGN_INS, LISTED_AT_NEXT_SIGN_IN, SECOND_FACTOR_SIGN_INS, Event, SignIn, label_of
 from portal.extensions import db
+from portal.i18n import format_list
 from portal.models import AuditEvent, User
 
 LISTED_AT_MOST = 5  # the most recent changes; the account page lists them all
@@ -30,8 +31,8 @@ def flash_since_previous_sign_in(user: User, signed_in: AuditEvent) -> None:
     """
     changes = changes_since_previous_sign_in(user, signed_in)
     if changes:
-        listed = "; ".join(_("%(what)s (%(when)s UTC, %(ip)s)", what=label_of(e.event), when=format_datetime(e.at),
-                             ip=e.ip or "?") for e in changes[-LISTED_AT_MOST:])
+        listed = format_list(_("%(what)s (%(when)s UTC, %(ip)s)", what=label_of(e.event), when=format_datetime(e.at),
+                               ip=e.ip or "?") for e in changes[-LISTED_AT_MOST:])
         flash(_("Since your last sign-in: %(changes)s. If this was not you, check your sign-in methods below "
                 "and contact support.", changes=listed), "warning")
     if not factors.is_on(user) and turned_off_by_support_since_previous_sign_in(user, signed_in):

@@ -66,7 +66,7 @@ def register() -> Response | str | tuple[str, int]:
     flow.begin(user, needs_second_factor=False, remember=False)
     db.session.commit()
     log.info("account created", extra={"user_id": user.id})
-    flash(_("Your account is ready. Next, set up two-factor authentication."), "success")
+    flash(_("Your account is ready. Next, set up two-step verification."), "success")
     return redirect(url_for("account.overview"))
 
 

@@ -207,7 +207,7 @@ def register(page: Page, base: str, email: str, t: Words = EN) -> None:
     page.get_by_label(t("Repeat the password"), exact=True).fill(GOOD_PASSWORD)
     main(page).get_by_role("button", name=t("Create account"), exact=True).click()
     expect(page).to_have_url(f"{base}/account")
-    expect(page.locator(".flash")).to_have_text(t("Your account is ready. Next, set up two-factor authentication."))
+    expect(page.locator(".flash")).to_have_text(t("Your account is ready. Next, set up two-step verification."))
 
 
 def fill_sign_in(page: Page, email: str, password: str = GOOD_PASSWORD, t: Words = EN) -> None:

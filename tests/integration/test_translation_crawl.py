@@ -233,3 +233,17 @@ def test_an_admin_after_confirming_sees_no_english(app, make_user, clock):
     shown.update(crawl(browser, ["/admin", "/admin/users", "/admin/audit", "/admin/requests", "/account"]))
     assert any(where.startswith("GET /admin/users/") and "/disable-2fa" in where for where in shown), sorted(shown)
     assert_no_english(shown)
+
+
+@pytest.mark.parametrize(("language", "methods"), [("en", "Authenticator app and Text message (SMS)"),
+                                                   ("zh_Hans", "身份验证器应用和短信 (SMS)")])
+def test_the_admins_user_list_names_the_methods_as_the_language_lists_things(app, make_user, clock, language,
+                                                                             methods):
+    give_phone(app, make_user("someone-else@example.com"), "+8613900139000", clock, totp=True)
+    browser, _shown, secret = signed_in_with_everything(app, make_user, clock, ADMIN, is_admin=True)
+    clock.advance(30)
+    answer(browser, "/admin/confirm", {"password": GOOD_PASSWORD, "code": totp(secret, clock())})
+    browser.set_cookie("lang", language)
+    page = browser.get("/admin/users?q=someone-else")
+    assert page.status_code == 200
+    assert f"<td>{methods}</td>" in page.get_data(as_text=True)
