@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -96,11 +97,14 @@ def identity_problem(identity: IdentityCheck) -> str | None:
     if not identity.case_reference:
         return _("Enter the case reference.")
     if len(identity.case_reference) > REFERENCE_MAX:
-        return _("The case reference can be at most %(num)d characters.", num=REFERENCE_MAX)
+        return ngettext("The case reference can be at most %(num)d character.",
+                        "The case reference can be at most %(num)d characters.", REFERENCE_MAX)
     if _written_length(identity.notes) < NOTES_MIN:
-        return _("Write at least %(num)d characters of notes: what you checked and why.", num=NOTES_MIN)
+        return ngettext("Write at least %(num)d character of notes: what you checked and why.",
+                        "Write at least %(num)d characters of notes: what you checked and why.", NOTES_MIN)
     if len(identity.notes) > NOTES_MAX:
-        return _("The notes can be at most %(num)d characters.", num=NOTES_MAX)
+        return ngettext("The notes can be at most %(num)d character.", "The notes can be at most %(num)d characters.",
+                        NOTES_MAX)
     if not all(ch.isprintable() or ch in "\n\r\t" or unicodedata.category(ch) == "Zs"
                for ch in identity.case_reference + identity.notes):
         return _("Remove the control characters from the case reference and the notes.")

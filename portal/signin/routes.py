@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from portal import factors, memo, notices
 from portal.auth import flow
-from portal.clock import now
+from portal.clock import now, seconds_until
 from portal.extensions import db
 from portal.factors import Method, gate
 from portal.factors.base import Reason, refused
@@ -24,6 +24,7 @@ from portal.models import User
 from portal.responses import Page, refusal
 from portal.security import client_ip, safe_next
 from portal.sms.base import SmsError
+from portal.waits import countdown
 
 bp = Blueprint("signin", __name__, url_prefix="/2fa")
 log = logging.getLogger("portal.signin")
@@ -75,9 +76,15 @@ def _second_step(method: Method | None, template: str) -> Page:
     next_url = safe_next(request.args.get("next"))
 
     def page() -> dict[str, object]:
-        """What the code page shows; only read when it is shown (a correct code goes straight on)."""
+        """What the code page shows; only read when it is shown (a correct code goes straight on).
+
+        A wait after wrong codes (of this sign-in or an earlier one) is said before a code is typed, with its
+        countdown; a refusal's own sentence replaces it."""
+        at = now()
+        wait = gate.waiting_until(user, at)
+        notice = {"error": countdown(seconds_until(wait, at), codes=True)} if wait is not None else {}
         return {"form": form, "method": method, "next_url": next_url, "others": len(factors.primary(user)) > 1,
-                "recovery": has_set(user), **method.page_context(user, now=now())}
+                "recovery": has_set(user), **method.page_context(user, now=at), **notice}
 
     if method.lockable and gate.is_locked(user):
         return refusal(template, refused(Reason.LOCKED), method, **page())
@@ -106,6 +113,7 @@ def _second_step(method: Method | None, template: str) -> Page:
     if dropped is None:  # the pending sign-in ended while the code was checked
         return _expired()
     if dropped:
+        flow.remember_email(user.email)  # the sign-in page has it filled in again
         flash(_("Too many wrong codes. Sign in again with your password."), "warning")
         return redirect(url_for("auth.login"))
     form.code.errors = [verdict_message(verdict, method.kind)]

@@ -210,6 +210,10 @@ def test_an_anonymous_visitor_sees_no_english(app):
         answer(browser, "/register", {"email": "new@example.com", "password": "short", "password_confirm": "other"}),
         answer(browser, "/register", {"email": "not an address", "password": "", "password_confirm": ""}),
     ])
+    for attempt in range(1, 7):  # wrong passwords: the warning before the delays (4th), then a wait (6th)
+        where, text = answer(browser, "/login", {"email": "guess@example.com", "password": f"guess number {attempt}"})
+        shown[f"{where} #{attempt}"] = text
+    assert any("(429)" in where for where in shown), sorted(shown)
     assert len(shown) >= 8, sorted(shown)
     assert_no_english(shown)
 

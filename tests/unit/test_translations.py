@@ -78,3 +78,14 @@ def test_each_language_has_one_word_for_two_step_verification():
             if OTHER_CHINESE_TERMS.search(text):
                 wrong.append(("zh_Hans", text))
     assert wrong == []
+
+
+# A number of things is said with ngettext, so English says "1 second" and "2 seconds". Only these numbers are
+# not counts of anything.
+NOT_COUNTS = {"Error %(status)d"}
+
+
+def test_every_count_has_plural_forms():
+    counted = [msgid for msgid in load(CATALOGUES / "messages.pot")
+               if isinstance(msgid, str) and re.search(r"%\(\w+\)d", msgid) and msgid not in NOT_COUNTS]
+    assert counted == []
