@@ -16,7 +16,7 @@ from portal.clock import now, seconds_until
 from portal.extensions import db
 from portal.factors import Method, gate
 from portal.factors.base import Reason, refused
-from portal.factors.forms import CodeForm
+from portal.factors.forms import CodeForm, RecoveryCodeForm
 from portal.factors.messages import verdict_message
 from portal.factors.recovery import LOW_WATER, has_set, remaining
 from portal.i18n import sentence_gap
@@ -33,6 +33,13 @@ log = logging.getLogger("portal.signin")
 def _expired() -> Response:
     flash(_("Your sign-in expired or was cancelled. Enter your password again."), "warning")
     return redirect(url_for("auth.login"))
+
+
+@bp.app_context_processor
+def _signing_in() -> dict[str, bool]:
+    """Whether the page belongs to a sign-in that waits for its second step (the header then offers no
+    "Sign in" or "Create account": the person is in the middle of signing in)."""
+    return {"signing_in": flow.pending_user() is not None}
 
 
 @bp.route("", methods=["GET"])
@@ -72,7 +79,7 @@ def _second_step(method: Method | None, template: str) -> Page:
         return _expired()
     if method is None or (method.primary and not method.is_enrolled(user)):
         abort(404)
-    form = CodeForm()
+    form = RecoveryCodeForm() if method.kind == "recovery" else CodeForm()
     next_url = safe_next(request.args.get("next"))
 
     def page() -> dict[str, object]:
@@ -83,8 +90,9 @@ def _second_step(method: Method | None, template: str) -> Page:
         at = now()
         wait = gate.waiting_until(user, at)
         notice = {"error": countdown(seconds_until(wait, at), codes=True)} if wait is not None else {}
-        return {"form": form, "method": method, "next_url": next_url, "others": len(factors.primary(user)) > 1,
-                "recovery": has_set(user), **method.page_context(user, now=at), **notice}
+        primary = [m.kind for m in factors.primary(user)]
+        return {"form": form, "method": method, "next_url": next_url, "others": len(primary) > 1,
+                "primary": primary, "recovery": has_set(user), **method.page_context(user, now=at), **notice}
 
     if method.lockable and gate.is_locked(user):
         return refusal(template, refused(Reason.LOCKED), method, **page())

@@ -231,9 +231,10 @@ def confirm_password(page: Page, t: Words = EN) -> None:
     page.get_by_role("button", name=t("Confirm"), exact=True).click()
 
 
-def enter_code(page: Page, code: str, button: str, t: Words = EN) -> None:
-    """Fill the Code field and press button (English, read through t) of the form that holds the field."""
-    field = page.get_by_label(t("Code"), exact=True)
+def enter_code(page: Page, code: str, button: str, t: Words = EN, label: str = "Code") -> None:
+    """Fill the code field (its label: "Code", or "Recovery code" on the recovery page) and press button
+    (English, read through t) of the form that holds the field."""
+    field = page.get_by_label(t(label), exact=True)
     field.fill(code)
     page.locator("main form").filter(has=field).get_by_role("button", name=t(button), exact=True).click()
 
