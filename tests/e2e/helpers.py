@@ -264,7 +264,7 @@ def expect_recovery_page(page: Page, base: str) -> None:
     """The sign-in's recovery code step."""
     expect(page).to_have_url(re.compile("^" + re.escape(base) + RECOVERY_URL.pattern))
     expect(heading(page, "Use a recovery code")).to_be_visible()
-    expect(page.get_by_label("Code", exact=True)).to_be_visible()
+    expect(page.get_by_label("Recovery code", exact=True)).to_be_visible()
 
 
 def expect_sms_verify_page(page: Page, base: str, t: Words = EN) -> None:
