@@ -38,7 +38,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         middleware = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=0)
         app.wsgi_app = middleware  # type: ignore[method-assign]  # Flask's documented way to add WSGI middleware
 
-    from portal import bodies, cli, crypto, errors, i18n, mail, models, security, sms  # noqa: F401  (models: metadata)
+    from portal import bodies, cli, crypto, errors, i18n, mail, models, security, sms, waits  # noqa: F401  (models: metadata)
     from portal.auth import flow
     from portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -58,6 +58,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     flow.init_app(app)
     security.init_app(app)
     i18n.init_app(app)
+    waits.init_app(app)
 
     from portal import factors
     from portal.account import recovery_codes, routes

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+from babel import lists
 from flask import Flask, current_app, has_request_context, request
 from flask_babel import get_locale, get_translations
 
@@ -45,6 +47,11 @@ def html_lang() -> str:
     return str(get_locale()).replace("_", "-")
 
 
+def format_list(items: Iterable[object]) -> str:
+    """Items joined as the page's language lists them ("a, b, and c"; "a、b和c"): Babel's CLDR patterns."""
+    return lists.format_list([str(item) for item in items], locale=get_locale() or "en")
+
+
 def sentence_gap() -> str:
     """What goes between two sentences of the page's language: a space, or nothing in Chinese (。 ends one)."""
     return "" if current_language().startswith("zh") else " "
@@ -67,6 +74,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(html_lang=html_lang, language_names=LANGUAGE_NAMES, plural_forms=plural_forms,
                                  language_return=return_path, sentence_gap=sentence_gap)
     app.jinja_env.filters["mask_phone"] = mask
+    app.jinja_env.filters["format_list"] = format_list
     from portal.sms.messages import WaitMessage
 
     app.jinja_env.tests["wait"] = lambda value: isinstance(value, WaitMessage)

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from portal import factors
 from portal.events import ALL_SIGN_INS, LISTED_AT_NEXT_SIGN_IN, SECOND_FACTOR_SIGN_INS, Event, SignIn, label_of
 from portal.extensions import db
+from portal.i18n import format_list
 from portal.models import AuditEvent, User
 
 LISTED_AT_MOST = 5  # the most recent changes; the account page lists them all
@@ -34,8 +35,8 @@ def flash_since_previous_sign_in(user: User, signed_in: AuditEvent) -> None:
     if turned_off is not None:
         changes = [e for e in changes if e.event != Event.ADMIN_TWO_FACTOR_DISABLED.value]
     if changes:
-        listed = "; ".join(_("%(what)s (%(when)s UTC, %(ip)s)", what=label_of(e.event), when=format_datetime(e.at),
-                             ip=e.ip or "?") for e in changes[-LISTED_AT_MOST:])
+        listed = format_list(_("%(what)s (%(when)s UTC, %(ip)s)", what=label_of(e.event), when=format_datetime(e.at),
+                               ip=e.ip or "?") for e in changes[-LISTED_AT_MOST:])
         flash(_("Since your last sign-in: %(changes)s. If this was not you, check your sign-in methods below "
                 "and contact support.", changes=listed), "warning")
     if turned_off is not None:

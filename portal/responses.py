@@ -1,4 +1,7 @@
-"""What a page answers when a code or a text is refused: one helper for every Verdict and SmsError."""
+"""What a page answers when a code or a text is refused: one helper for every Verdict and SmsError.
+
+A page's context may hold an error already (a wait it announced); the refusal's own sentence replaces it, so the
+page says one thing."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from portal.models import User
 from portal.security import client_ip
 from portal.sms.base import SmsError, http_status, retry_after
 from portal.sms.messages import fault_message, wait_message
+from portal.waits import countdown
 
 # What a view returns: a redirect, a page, or a page with its status (and headers).
 Page = Response | str | tuple[str, int] | tuple[str, int, dict[str, str]]
@@ -30,24 +34,26 @@ def _blank_codes(context: dict[str, Any]) -> None:
         form["code"].data = ""
 
 
-def wait_response(template: str, until: datetime, **context: Any) -> tuple[str, int, dict[str, str]]:
-    """Re-render template saying how long to wait; the same number goes in Retry-After."""
+def wait_response(template: str, until: datetime, *, codes: bool = False,
+                  **context: Any) -> tuple[str, int, dict[str, str]]:
+    """Re-render template saying how long to wait before a password (or, codes=True, a code), with a countdown;
+    the same number goes in Retry-After."""
     _blank_codes(context)
     seconds = seconds_until(until, now())
-    message = _("Too many attempts. Wait %(seconds)d seconds, then try again.", seconds=seconds)
-    return render_template(template, error=message, **context), 429, {"Retry-After": str(seconds)}
+    return render_template(template, **{**context, "error": countdown(seconds, codes=codes)}), 429, {
+        "Retry-After": str(seconds)}
 
 
 def locked_response(template: str, **context: Any) -> tuple[str, int]:
     _blank_codes(context)
     message = _("Too many wrong codes were entered for this account, so signing in with a code is locked. "
                 "Use a recovery code, or ask support to unlock your account.")
-    return render_template(template, error=message, locked=True, **context), 403
+    return render_template(template, **{**context, "error": message, "locked": True}), 403
 
 
 def fault_response(template: str, error: SmsError, **context: Any) -> Page:
     """A provider fault: its message, 429 with Retry-After when waiting helps, else 503."""
-    html = render_template(template, error=fault_message(error), **context)
+    html = render_template(template, **{**context, "error": fault_message(error)})
     wait = retry_after(error)
     return (html, http_status(error), {"Retry-After": str(wait)}) if wait else (html, http_status(error))
 
@@ -55,20 +61,23 @@ def fault_response(template: str, error: SmsError, **context: Any) -> Page:
 def refusal(template: str, refused: Verdict | SmsError, via: Method | None = None, /, **context: Any) -> Page:
     """The page for any refusal, with its status and Retry-After.
 
-    LOCKED is a 403; WAIT (the account's delay after wrong codes) a 429; COOLDOWN and THROTTLED with a
-    retry_at (a text asked for too soon, a cap reached) a 429 saying when a text can be sent; a provider
-    fault its own status. MALFORMED is a 400 saying what a code of the method `via` looks like. Any other verdict is a
-    wrong code: a 400 with the method's sentence on the code field, which is emptied for the next try.
+    LOCKED is a 403; WAIT (the delay after wrong codes, or without `via` after wrong passwords) a 429 with its
+    countdown; COOLDOWN and THROTTLED with a retry_at (a text asked for too soon, a cap reached) a 429 saying when
+    a text can be sent; a provider fault its own status. MALFORMED is a 400 saying what a code of the method `via`
+    looks like. Any other verdict is a wrong code: a 400 with the method's sentence on the code field, which is
+    emptied for the next try.
     """
     if isinstance(refused, SmsError):
         return fault_response(template, refused, **context)
     if refused.reason is Reason.LOCKED:
         return locked_response(template, **context)
     if refused.reason is Reason.WAIT:
-        return wait_response(template, refused.retry_at or now(), **context)
+        # With a method it is the wait after wrong codes; without, after wrong passwords (the sign-in form) or
+        # either (the admin's confirmation).
+        return wait_response(template, refused.retry_at or now(), codes=via is not None, **context)
     if refused.retry_at is not None:  # COOLDOWN or THROTTLED: a text cannot be sent yet
         at = now()
-        return render_template(template, error=wait_message(refused, at), **context), 429, {
+        return render_template(template, **{**context, "error": wait_message(refused, at)}), 429, {
             "Retry-After": str(seconds_until(refused.retry_at, at))}
     if refused.reason is Reason.MALFORMED:
         message = via.format_hint if via is not None else _("Enter the 6 digits of the code.")
@@ -80,7 +89,7 @@ def refusal(template: str, refused: Verdict | SmsError, via: Method | None = Non
         if refused.reason is not Reason.MALFORMED:
             form["code"].data = ""  # a refused code is no use in the box: the next attempt needs a new one
         return render_template(template, **context), 400
-    return render_template(template, error=message, **context), 400
+    return render_template(template, **{**context, "error": message}), 400
 
 
 def refused_text(via: Method, user: User, at: datetime, template: str, **context: Any) -> Page | None:

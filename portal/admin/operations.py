@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -109,11 +110,14 @@ def identity_problems(identity: IdentityCheck) -> dict[str, str]:
     if not identity.case_reference:
         problems["case_reference"] = _("Enter the case reference.")
     elif len(identity.case_reference) > REFERENCE_MAX:
-        problems["case_reference"] = _("The case reference can be at most %(num)d characters.", num=REFERENCE_MAX)
+        problems["case_reference"] = ngettext("The case reference can be at most %(num)d character.",
+                                              "The case reference can be at most %(num)d characters.", REFERENCE_MAX)
     if _written_length(identity.notes) < NOTES_MIN:
-        problems["notes"] = _("Write at least %(num)d characters of notes: what you checked and why.", num=NOTES_MIN)
+        problems["notes"] = ngettext("Write at least %(num)d character of notes: what you checked and why.",
+                                     "Write at least %(num)d characters of notes: what you checked and why.", NOTES_MIN)
     elif len(identity.notes) > NOTES_MAX:
-        problems["notes"] = _("The notes can be at most %(num)d characters.", num=NOTES_MAX)
+        problems["notes"] = ngettext("The notes can be at most %(num)d character.",
+                                     "The notes can be at most %(num)d characters.", NOTES_MAX)
     for name, text in (("case_reference", identity.case_reference), ("notes", identity.notes)):
         if name not in problems and _unprintable(text):
             problems[name] = _("Remove the control characters from the case reference and the notes.")

@@ -30,6 +30,7 @@ from portal.models import User, UserSession
 from portal.security import client_ip
 
 SESSION_TOKEN = "sid"  # noqa: S105  (a key name) random token; its SHA-256 is UserSession.token_hash
+SIGNIN_EMAIL = "signin_email"  # the address of a sign-in that ended for too many wrong codes, for the next form
 PENDING, ACTIVE = "pending", "active"
 LAST_SEEN_GRANULARITY = timedelta(seconds=60)
 
@@ -202,6 +203,19 @@ def record_failed_code(row: UserSession) -> bool | None:
         _forget_browser()
         return True
     return False
+
+
+def remember_email(email: str) -> None:
+    """A sign-in ended (too many wrong codes): the sign-in form that follows has the address filled in again.
+
+    Kept in the signed cookie until that form is shown; the browser's user typed it a moment ago."""
+    session[SIGNIN_EMAIL] = email
+
+
+def remembered_email() -> str | None:
+    """The address remember_email kept, once (it is forgotten as it is read)."""
+    email = session.pop(SIGNIN_EMAIL, None)
+    return email if isinstance(email, str) else None
 
 
 def confirm_password(row: UserSession) -> None:

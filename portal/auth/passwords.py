@@ -8,6 +8,7 @@ from pathlib import Path
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent.parent / "data" / "common-passwords.txt"
 
@@ -32,9 +33,11 @@ def password_problems(password: str, email: str | None) -> list[str]:
     cfg = current_app.config
     problems = []
     if len(password) < cfg["PASSWORD_MIN_LENGTH"]:
-        problems.append(_("Use at least %(count)d characters.", count=cfg["PASSWORD_MIN_LENGTH"]))
+        problems.append(ngettext("Use at least %(num)d character.", "Use at least %(num)d characters.",
+                                 cfg["PASSWORD_MIN_LENGTH"]))
     if len(password) > cfg["PASSWORD_MAX_LENGTH"]:
-        problems.append(_("Use at most %(count)d characters.", count=cfg["PASSWORD_MAX_LENGTH"]))
+        problems.append(ngettext("Use at most %(num)d character.", "Use at most %(num)d characters.",
+                                 cfg["PASSWORD_MAX_LENGTH"]))
     lowered = password.lower()
     if lowered in common_passwords():
         problems.append(_("This password is too common. Choose one that is harder to guess."))

@@ -19,6 +19,7 @@ from portal.clock import now
 from portal.crypto import passwords
 from portal.events import Event
 from portal.extensions import db, limiter
+from portal.i18n import sentence_gap
 from portal.models import User
 from portal.responses import refusal
 from portal.security import client_ip, safe_next
@@ -37,21 +38,31 @@ def _register_limit() -> str:
     return limit
 
 
+def _slowing_down(email: str) -> str:
+    """After a wrong password: from the last attempt before the delays on, a sentence saying more will slow
+    signing in (the delays themselves say how long to wait); else nothing."""
+    if throttle.failures(email) < current_app.config["LOGIN_FREE_FAILURES"] - 1:
+        return ""
+    return sentence_gap() + _("More wrong passwords will slow down signing in: after each one you will have to "
+                              "wait longer before you can try again.")
+
+
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit(_register_limit, methods=["POST"])
 def register() -> Response | str | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(url_for("account.overview"))
     form = RegisterForm()
-    if not form.validate_on_submit():
-        return render_template("auth/register.html", form=form), 400 if form.is_submitted() else 200
+    if not form.is_submitted():
+        return render_template("auth/register.html", form=form)
+    # Every problem is told at once: the form's own checks, the address, and the password policy.
+    valid = form.validate_on_submit()
     email = canonical_email(form.email.data or "")
-    if email is None:
+    if email is None and not form.email.errors:
         form.email.errors = [*form.email.errors, _("Enter a valid email address, like name@example.com.")]
-        return render_template("auth/register.html", form=form), 400
-    problems = password_problems(form.password.data or "", email)
-    if problems:
-        form.password.errors = [*form.password.errors, *problems]
+    if form.password.data and not form.password.errors:
+        form.password.errors = [*form.password.errors, *password_problems(form.password.data, email)]
+    if not valid or email is None or form.password.errors:
         return render_template("auth/register.html", form=form), 400
     user = User(email=email, password_hash=passwords().hash(form.password.data or ""),
                 is_admin=False, created_at=now())
@@ -66,7 +77,7 @@ def register() -> Response | str | tuple[str, int]:
     flow.begin(user, needs_second_factor=False, remember=False)
     db.session.commit()
     log.info("account created", extra={"user_id": user.id})
-    flash(_("Your account is ready. Next, set up two-factor authentication."), "success")
+    flash(_("Your account is ready. Next, set up two-step verification."), "success")
     return redirect(url_for("account.overview"))
 
 
@@ -76,6 +87,8 @@ def login() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str]
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")))
     form = LoginForm()
+    if not form.is_submitted():
+        form.email.data = flow.remembered_email()  # after a sign-in that ended for too many wrong codes
     if not form.validate_on_submit():
         return render_template("auth/login.html", form=form), 400 if form.is_submitted() else 200
     typed = (form.email.data or "").strip()
@@ -95,8 +108,8 @@ def login() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str]
         audit.record(Event.SIGNIN_PASSWORD_FAILED, actor=None, subject=user, ip=client_ip(),
                      email_key=throttle.throttle_key(email)[:16])
         db.session.commit()
-        return render_template("auth/login.html", form=form,
-                               error=_("The email address or password is incorrect.")), 400
+        return render_template("auth/login.html", form=form, error=_("The email address or password is incorrect.")
+                               + _slowing_down(email)), 400
     if passwords().needs_rehash(user.password_hash):
         user.password_hash = passwords().hash(password)
     throttle.reset(email)
@@ -125,7 +138,8 @@ def reauth() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str
         return refusal("auth/reauth.html", waiting, form=form)
     # Security: a stolen session is no password oracle; attempts share the sign-in throttle.
     if not passwords().verify(current_user.password_hash, form.password.data or ""):
-        return render_template("auth/reauth.html", form=form, error=_("That password is incorrect.")), 400
+        return render_template("auth/reauth.html", form=form,
+                               error=_("That password is incorrect.") + _slowing_down(current_user.email)), 400
     throttle.reset(current_user.email)
     row = flow.current_row()
     if row is None:  # the session ended while the password was checked (signed out from elsewhere)

@@ -44,6 +44,11 @@ def count_attempt(email: str, now: datetime) -> Verdict | None:
     return refused(Reason.WAIT, now + timedelta(seconds=1))
 
 
+def failures(email: str) -> int:
+    """How many attempts for email are counted now (0 after a correct password)."""
+    return db.session.scalar(select(LoginThrottle.failures).where(LoginThrottle.key == throttle_key(email))) or 0
+
+
 def reset(email: str) -> None:
     """A correct password: forget the count."""
     db.session.execute(delete(LoginThrottle).where(LoginThrottle.key == throttle_key(email)))

@@ -13,6 +13,12 @@ class CodeForm(Form):
     code = StringField(_l("Code"), validators=[DataRequired(_l("Enter the code.")), Length(max=64)])
 
 
+class RecoveryCodeForm(Form):
+    """The recovery page's one field, named for what goes in it (the other code pages say "Code")."""
+
+    code = StringField(_l("Recovery code"), validators=[DataRequired(_l("Enter the code.")), Length(max=64)])
+
+
 class PhoneForm(Form):
     """The phone to text codes to: a country for numbers typed without +country code, and the number."""
 

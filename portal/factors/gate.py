@@ -46,6 +46,12 @@ def is_locked(user: User) -> bool:
     return user.factor_failures >= lock_at
 
 
+def waiting_until(user: User, now: datetime) -> datetime | None:
+    """When the account may try a code again, while it must wait after wrong codes; None when it may now."""
+    until = as_utc(user.factor_retry_at) if user.factor_retry_at is not None else None
+    return until if until is not None and until > now else None
+
+
 def count_attempt(user: User, now: datetime, *, lockable: bool = True) -> Verdict | None:
     """Count an attempt for the account; None if it may go ahead, else a LOCKED or WAIT verdict.
 

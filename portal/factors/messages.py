@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from portal.factors.base import Reason, Verdict
 
@@ -19,12 +20,16 @@ def verdict_message(verdict: Verdict, kind: str = "totp") -> str:
     if verdict.reason is Reason.CLOCK_SKEW and verdict.skew_seconds is not None:
         seconds = abs(verdict.skew_seconds)
         if verdict.skew_seconds > 0:
-            return _("That code belongs to a time about %(seconds)d seconds ahead: your phone's clock seems to "
-                     "be fast. Turn on automatic date and time in your phone's settings, then enter a new code.",
-                     seconds=seconds)
-        return _("That code belongs to a time about %(seconds)d seconds ago: your phone's clock seems to be "
-                 "slow. Turn on automatic date and time in your phone's settings, then enter a new code.",
-                 seconds=seconds)
+            return ngettext(
+                "That code belongs to a time about %(num)d second ahead: your phone's clock seems to be fast. "
+                "Turn on automatic date and time in your phone's settings, then enter a new code.",
+                "That code belongs to a time about %(num)d seconds ahead: your phone's clock seems to be fast. "
+                "Turn on automatic date and time in your phone's settings, then enter a new code.", seconds)
+        return ngettext(
+            "That code belongs to a time about %(num)d second ago: your phone's clock seems to be slow. "
+            "Turn on automatic date and time in your phone's settings, then enter a new code.",
+            "That code belongs to a time about %(num)d seconds ago: your phone's clock seems to be slow. "
+            "Turn on automatic date and time in your phone's settings, then enter a new code.", seconds)
     if verdict.reason is Reason.EXPIRED:
         return _("This code has expired. Start again to get a new one.")
     return _("That code is not correct. Check that you are reading the code for this site and try again.")

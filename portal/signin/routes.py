@@ -12,11 +12,11 @@ from werkzeug.wrappers import Response
 
 from portal import factors, memo, notices
 from portal.auth import flow
-from portal.clock import now
+from portal.clock import now, seconds_until
 from portal.extensions import db
 from portal.factors import Method, gate
 from portal.factors.base import Reason, refused
-from portal.factors.forms import CodeForm
+from portal.factors.forms import CodeForm, RecoveryCodeForm
 from portal.factors.messages import verdict_message
 from portal.factors.recovery import LOW_WATER, has_set, remaining
 from portal.i18n import sentence_gap
@@ -24,6 +24,7 @@ from portal.models import User
 from portal.responses import Page, refusal
 from portal.security import client_ip, safe_next
 from portal.sms.base import SmsError
+from portal.waits import countdown
 
 bp = Blueprint("signin", __name__, url_prefix="/2fa")
 log = logging.getLogger("portal.signin")
@@ -32,6 +33,13 @@ log = logging.getLogger("portal.signin")
 def _expired() -> Response:
     flash(_("Your sign-in expired or was cancelled. Enter your password again."), "warning")
     return redirect(url_for("auth.login"))
+
+
+@bp.app_context_processor
+def _signing_in() -> dict[str, bool]:
+    """Whether the page belongs to a sign-in that waits for its second step (the header then offers no
+    "Sign in" or "Create account": the person is in the middle of signing in)."""
+    return {"signing_in": flow.pending_user() is not None}
 
 
 @bp.route("", methods=["GET"])
@@ -71,13 +79,20 @@ def _second_step(method: Method | None, template: str) -> Page:
         return _expired()
     if method is None or (method.primary and not method.is_enrolled(user)):
         abort(404)
-    form = CodeForm()
+    form = RecoveryCodeForm() if method.kind == "recovery" else CodeForm()
     next_url = safe_next(request.args.get("next"))
 
     def page() -> dict[str, object]:
-        """What the code page shows; only read when it is shown (a correct code goes straight on)."""
-        return {"form": form, "method": method, "next_url": next_url, "others": len(factors.primary(user)) > 1,
-                "recovery": has_set(user), **method.page_context(user, now=now())}
+        """What the code page shows; only read when it is shown (a correct code goes straight on).
+
+        A wait after wrong codes (of this sign-in or an earlier one) is said before a code is typed, with its
+        countdown; a refusal's own sentence replaces it."""
+        at = now()
+        wait = gate.waiting_until(user, at)
+        notice = {"error": countdown(seconds_until(wait, at), codes=True)} if wait is not None else {}
+        primary = [m.kind for m in factors.primary(user)]
+        return {"form": form, "method": method, "next_url": next_url, "others": len(primary) > 1,
+                "primary": primary, "recovery": has_set(user), **method.page_context(user, now=at), **notice}
 
     if method.lockable and gate.is_locked(user):
         return refusal(template, refused(Reason.LOCKED), method, **page())
@@ -106,6 +121,7 @@ def _second_step(method: Method | None, template: str) -> Page:
     if dropped is None:  # the pending sign-in ended while the code was checked
         return _expired()
     if dropped:
+        flow.remember_email(user.email)  # the sign-in page has it filled in again
         flash(_("Too many wrong codes. Sign in again with your password."), "warning")
         return redirect(url_for("auth.login"))
     form.code.errors = [verdict_message(verdict, method.kind)]

@@ -31,8 +31,9 @@ def wait_message(wait: Verdict, now: datetime) -> WaitMessage:
 def fault_message(error: SmsError) -> str:
     fault = error.fault
     if fault is Fault.BUSY:
-        return _("The text message service is busy. Wait %(seconds)d seconds, then try again.",
-                 seconds=retry_after(error) or 30)
+        return ngettext("The text message service is busy. Wait %(num)d second, then try again.",
+                        "The text message service is busy. Wait %(num)d seconds, then try again.",
+                        retry_after(error) or 30)
     if fault is Fault.TOO_MANY_SENDS:
         return _("Too many codes were sent to this number. Wait about 10 minutes before asking for another.")
     if fault is Fault.TOO_MANY_CHECKS:

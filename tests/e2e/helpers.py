@@ -207,7 +207,7 @@ def register(page: Page, base: str, email: str, t: Words = EN) -> None:
     page.get_by_label(t("Repeat the password"), exact=True).fill(GOOD_PASSWORD)
     main(page).get_by_role("button", name=t("Create account"), exact=True).click()
     expect(page).to_have_url(f"{base}/account")
-    expect(page.locator(".flash")).to_have_text(t("Your account is ready. Next, set up two-factor authentication."))
+    expect(page.locator(".flash")).to_have_text(t("Your account is ready. Next, set up two-step verification."))
 
 
 def fill_sign_in(page: Page, email: str, password: str = GOOD_PASSWORD, t: Words = EN) -> None:
@@ -231,9 +231,10 @@ def confirm_password(page: Page, t: Words = EN) -> None:
     page.get_by_role("button", name=t("Confirm"), exact=True).click()
 
 
-def enter_code(page: Page, code: str, button: str, t: Words = EN) -> None:
-    """Fill the Code field and press button (English, read through t) of the form that holds the field."""
-    field = page.get_by_label(t("Code"), exact=True)
+def enter_code(page: Page, code: str, button: str, t: Words = EN, label: str = "Code") -> None:
+    """Fill the code field (its label: "Code", or "Recovery code" on the recovery page) and press button
+    (English, read through t) of the form that holds the field."""
+    field = page.get_by_label(t(label), exact=True)
     field.fill(code)
     page.locator("main form").filter(has=field).get_by_role("button", name=t(button), exact=True).click()
 
@@ -263,7 +264,7 @@ def expect_recovery_page(page: Page, base: str) -> None:
     """The sign-in's recovery code step."""
     expect(page).to_have_url(re.compile("^" + re.escape(base) + RECOVERY_URL.pattern))
     expect(heading(page, "Use a recovery code")).to_be_visible()
-    expect(page.get_by_label("Code", exact=True)).to_be_visible()
+    expect(page.get_by_label("Recovery code", exact=True)).to_be_visible()
 
 
 def expect_sms_verify_page(page: Page, base: str, t: Words = EN) -> None:

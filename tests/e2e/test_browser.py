@@ -72,7 +72,7 @@ def test_register_sign_out_sign_in_and_switch_to_chinese(
     page.get_by_label("Repeat the password", exact=True).fill(GOOD_PASSWORD)
     screenshot("02-register-filled")
     page.locator("main").get_by_role("button", name="Create account", exact=True).click()
-    expect(page.locator(".flash")).to_have_text("Your account is ready. Next, set up two-factor authentication.")
+    expect(page.locator(".flash")).to_have_text("Your account is ready. Next, set up two-step verification.")
     expect_account_page(page, base)
     screenshot("03-account")
 

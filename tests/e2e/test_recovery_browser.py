@@ -55,6 +55,10 @@ NOT_CORRECT = "That recovery code is not correct. Check it against your saved li
 FILE_HEADING = f"Recovery codes for {EMAIL} (2FA Portal)"
 
 
+def enter_recovery_code(page: Page, code: str) -> None:
+    """Fill the recovery page's field (labelled "Recovery code") and press its "Sign in"."""
+    enter_code(page, code, "Sign in", label="Recovery code")
+
 def typed(code: str) -> str:
     """How someone might type XXXX-XXXX-XXXX from paper: lower case, without the hyphens."""
     return code.replace("-", "").lower()
@@ -186,7 +190,7 @@ def test_lose_the_phone_and_sign_in_with_a_recovery_code(
     sign_out(page, base)
     to_recovery_page(page, base)
     screenshot("03-recovery-page")
-    enter_code(page, typed(codes[0]), "Sign in")
+    enter_recovery_code(page, typed(codes[0]))
     expect_signed_in(page, base)
     flash = page.get_by_role("status")
     expect(flash).to_have_count(1)
@@ -200,10 +204,10 @@ def test_lose_the_phone_and_sign_in_with_a_recovery_code(
     # 6. The same code again, in a new sign-in: refused, and the user stays on the recovery page.
     sign_out(page, base)
     to_recovery_page(page, base)
-    refused.append(expect_refused(page, console_errors, lambda: enter_code(page, codes[0], "Sign in")))
+    refused.append(expect_refused(page, console_errors, lambda: enter_recovery_code(page, codes[0])))
     expect_recovery_page(page, base)
     expect(field_errors(page)).to_have_text(REPLAYED)
-    expect(page.get_by_label("Code", exact=True)).to_have_value("")
+    expect(page.get_by_label("Recovery code", exact=True)).to_have_value("")
     screenshot("05-code-used-twice")
     # The app still works: back to the authenticator, with the next step's code.
     page.get_by_role("link", name="Use your authenticator app instead", exact=True).click()
@@ -253,10 +257,10 @@ def test_lose_the_phone_and_sign_in_with_a_recovery_code(
     # 9. The old set is gone: an old code that was never used is now refused; a new one works.
     sign_out(page, base)
     to_recovery_page(page, base)
-    refused.append(expect_refused(page, console_errors, lambda: enter_code(page, typed(codes[1]), "Sign in")))
+    refused.append(expect_refused(page, console_errors, lambda: enter_recovery_code(page, typed(codes[1]))))
     expect_recovery_page(page, base)
     expect(field_errors(page)).to_have_text(NOT_CORRECT)
-    enter_code(page, " ".join(new_codes[0].split("-")), "Sign in")  # spaces instead of hyphens
+    enter_recovery_code(page, " ".join(new_codes[0].split("-")))  # spaces instead of hyphens
     expect_signed_in(page, base)
     # The new set is a change to how the account signs in: the first sign-in after it reports it.
     notices = page.get_by_role("status")
@@ -349,6 +353,6 @@ def test_a_second_click_on_generate_new_codes_sends_nothing(
     expect(generated).to_have_count(2)  # the set of the enrollment and one new set
     sign_out(page, base)
     to_recovery_page(page, base)
-    enter_code(page, typed(new_codes[0]), "Sign in")
+    enter_recovery_code(page, typed(new_codes[0]))
     expect_signed_in(page, base)
     assert console_errors == []

@@ -70,3 +70,31 @@ def test_the_notice_lists_only_changes_not_sign_ins(app, signed_in, enrollment, 
     with app.app_context():
         events = db.session.scalars(select(AuditEvent.event).order_by(AuditEvent.id)).all()
     assert events.count("signin.second_factor") == 2
+
+
+@pytest.mark.parametrize(("language", "joined"), [
+    ("en", "Phone added for text message codes (…), New recovery codes generated (…), and Recovery codes deleted (…)"),
+    ("zh_Hans", "已添加接收短信验证码的手机（…）、已生成新的恢复码（…）和已删除恢复码（…）"),
+])
+def test_the_changes_are_listed_as_the_language_lists_things(app, signed_in, enrollment, clock, language, joined):
+    from portal import audit
+    from portal.events import Event
+    from portal.models import User
+
+    logout(signed_in)
+    sign_in_with_app(app, enrollment.secret, clock)
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == EMAIL))
+        for event in (Event.SMS_ENROLLED, Event.RECOVERY_GENERATED, Event.RECOVERY_DELETED):
+            audit.record(event, actor=user, subject=user, ip="192.0.2.7")
+        db.session.commit()
+    clock.advance(30)
+    browser = app.test_client()
+    browser.set_cookie("lang", language)
+    assert login(browser, EMAIL).headers["Location"].startswith("/2fa")
+    assert send_totp(browser, totp(enrollment.secret, clock())).status_code == 302
+    page = browser.get("/account").get_data(as_text=True)
+    notice = re.search(r'<p class="flash flash-warning" role="status">(.*?)</p>', page, flags=re.S)
+    assert notice, page[:3000]
+    # The time and address of each change stand in brackets; what joins the changes is the language's own.
+    assert re.sub(r"([(（])[^()（）]*([)）])", r"\1…\2", notice.group(1)).count(joined) == 1, notice.group(1)

@@ -124,7 +124,7 @@ def test_wrong_sms_codes_share_the_account_budget_with_other_methods(app, extras
     blocked = enter_code(second, code)
     assert blocked.status_code == 429
     assert blocked.headers["Retry-After"] == "1"
-    assert "Too many attempts. Wait 1 seconds, then try again." in blocked.text
+    assert "Too many wrong codes. You can enter a code in 1 second." in blocked.text
     clock.advance(1)
     assert enter_code(second, code).headers["Location"] == "/account"
 
