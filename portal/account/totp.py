@@ -54,7 +54,7 @@ def _render_setup(factor: TotpFactor, form: CodeForm, status: int) -> tuple[str,
     secret = totp.pending_secret(factor)
     uri = otpauth_uri(secret, current_user.email, current_app.config["TOTP_ISSUER"])
     return render_template(
-        "account/totp_setup.html", form=form, qr=qr_image(uri), key=grouped(secret), period=PERIOD,
+        "account/totp_setup.html", form=form, qr=qr_image(uri), otpauth=uri, key=grouped(secret), period=PERIOD,
         issuer=current_app.config["TOTP_ISSUER"], replacing=totp.confirmed_factor(current_user) is not None,
     ), status
 

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 
 from portal.admin import bp, queries
 from portal.admin.common import page_number, query_text
+from portal.admin.details import describe, user_ids
 from portal.admin.operations import REFERENCE_MAX
 from portal.events import label_of
 from portal.extensions import db
@@ -40,9 +41,10 @@ def audit() -> str:
     rows = [] if stmt is None else list(db.session.scalars(
         stmt.offset((page - 1) * queries.PAGE_SIZE).limit(queries.PAGE_SIZE + 1)))
     shown = rows[:queries.PAGE_SIZE]
-    emails = queries.emails_of({r.actor_id for r in shown} | {r.subject_id for r in shown})
+    emails = queries.emails_of({r.actor_id for r in shown} | {r.subject_id for r in shown}
+                               | {i for r in shown for i in user_ids(r.details)})
     return render_template("admin/audit.html", f=f, rows=shown, more=len(rows) > queries.PAGE_SIZE, page=page,
-                           emails=emails, label_of=label_of, unknown_user=stmt is None)
+                           emails=emails, label_of=label_of, describe=describe, unknown_user=stmt is None)
 
 
 def _csv_cell(value: object) -> str:

@@ -109,7 +109,7 @@ def test_support_turns_off_2fa_after_an_identity_check(
     expect(first).to_contain_text("Two-step verification turned off by support")
     expect(first).to_contain_text(ADMIN)
     expect(first).to_contain_text(CASE)
-    expect(first).to_contain_text("video_call")
+    expect(first).to_contain_text("Video call")  # the identity check in words (portal/admin/details.py)
     expect(table).to_contain_text("Authenticator app set up")
     screenshot("03-audit")
     # Weeks later, support finds the case by its reference alone.
