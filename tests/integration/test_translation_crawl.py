@@ -28,7 +28,7 @@ from tests.support import GOOD_PASSWORD, FakeClock, csrf_token, login
 CATALOGUE = Path(__file__).resolve().parents[2] / "portal" / "translations" / "zh_Hans" / "LC_MESSAGES" / "messages.po"
 PRODUCT_NAME = "2FA Portal"
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
-ADDRESS = re.compile(r"\b(?:https?://\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+)")
+ADDRESS = re.compile(r"\b(?:https?://\S+|[\w.+-]+\s?@\s?[\w-]+(?:\.[\w-]+)+)")  # a page may break before "@"
 # Attributes a person reads or hears (a script reads data-* to say them): the rest are names, addresses, tokens.
 READ_ATTRIBUTES = {"aria-label", "title", "placeholder", "alt"}
 # Pages that are not HTML or that change something on a GET if there were any; /static has no sentences.
