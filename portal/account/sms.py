@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from portal import countries
 from portal.account.new_codes import show_new_set
 from portal.auth import flow
 from portal.auth.fresh import fresh_auth_required
@@ -18,7 +19,7 @@ from portal.factors.base import Verdict
 from portal.factors.forms import CodeForm, PhoneForm
 from portal.factors.recovery import has_set
 from portal.i18n import current_language
-from portal.phone import PhoneProblem, mask, parse, regions
+from portal.phone import PhoneProblem, mask, parse
 from portal.responses import Page, refusal
 from portal.security import client_ip
 from portal.sms import send_limit
@@ -28,14 +29,8 @@ bp = Blueprint("sms", __name__, url_prefix="/account/2fa/sms")
 
 
 def country_choices() -> list[tuple[str, str]]:
-    """(code, "China (+86)") for every region, sorted by the name in the page's language."""
-    import phonenumbers
-
-    locale = get_locale()
-    names = locale.territories if locale is not None else {}
-    choices = [(code, f"{names.get(code, code)} (+{phonenumbers.country_code_for_region(code)})")
-               for code in regions() if code != "001"]
-    return sorted(choices, key=lambda c: c[1])
+    """(code, "China (+86)") for every region: alphabetical in English, in pinyin order in Chinese."""
+    return countries.choices(get_locale())
 
 
 def _phone_page(form: PhoneForm, status: int = 200, refused: SmsError | None = None) -> Page:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+from html import unescape
 
 import pytest
 
@@ -84,6 +86,31 @@ def test_the_form_has_a_phone_field_and_a_country_preselected(app, signed_in):
     assert page.text.count("<option selected") == 1
     assert '<option value="GB">' in page.text and '<option value="US">' in page.text
     assert "Get codes by text message" in page.text
+
+
+OPTION = re.compile(r'<option (?:selected )?value="([A-Z]{2})">([^<]+) \(\+\d+\)</option>')
+
+
+@pytest.mark.parametrize("sms_provider", ["console"])
+@pytest.mark.parametrize(("language", "first", "last", "pairs"), [
+    ("en", ["Afghanistan", "Åland Islands", "Albania"], "Zimbabwe",
+     [("Costa Rica", "Côte d’Ivoire"), ("Côte d’Ivoire", "Croatia"), ("Réunion", "Romania")]),
+    ("zh_Hans", ["阿尔巴尼亚", "阿尔及利亚", "阿富汗"], "中国香港",
+     [("比利时", "秘鲁"), ("布隆迪", "朝鲜"), ("中国", "中国澳门"), ("中国澳门", "中国台湾")]),
+])
+def test_the_countries_are_in_the_order_of_the_page_s_language(app, signed_in, language, first, last, pairs):
+    signed_in.set_cookie("lang", language)
+    page = signed_in.get("/account/2fa/sms")
+    assert page.status_code == 200
+    listed = OPTION.findall(unescape(page.text))
+    names = [name for _code, name in listed]
+    assert len(listed) == 245 and names[:3] == first and names[-1] == last
+    for earlier, later in pairs:
+        assert names.index(earlier) < names.index(later), (earlier, later)
+    regions = dict(listed)
+    if language == "zh_Hans":  # the names Tencent Cloud's console uses, not CLDR's 中国香港特别行政区 and 台湾
+        assert (regions["HK"], regions["MO"], regions["TW"]) == ("中国香港", "中国澳门", "中国台湾")
+        assert "特别行政区" not in page.text
 
 
 def test_a_national_number_is_texted_and_confirmed(app, signed_in, sms_inbox, twilio):
