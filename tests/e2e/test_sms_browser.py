@@ -64,8 +64,8 @@ EMAIL = "sms-e2e@example.com"
 COOLDOWN = 3  # SMS_RESEND_COOLDOWN for these tests: the page's countdown runs in real seconds
 COUNTDOWN_TIMEOUT = (COOLDOWN + 7) * 1000  # ms: the countdown reaching zero, with room for a slow machine
 NOT_CORRECT = "That code is not correct. Check the newest text message and try again."
-EN_ENROLL_TEXT = "Your 2FA Portal code to confirm this phone is {code}. Never share it."
-EN_SIGN_IN_TEXT = "Your 2FA Portal sign-in code is {code}. Never share it."
+EN_ENROLL_TEXT = "Your 2FA Portal code to confirm this phone is {code}. It expires in 5 minutes. Never share it."
+EN_SIGN_IN_TEXT = "Your 2FA Portal sign-in code is {code}. It expires in 5 minutes. Never share it."
 TOTP_FIRST = "Your authenticator app is set up."  # what the codes page says after a first authenticator
 
 
@@ -295,7 +295,7 @@ def test_enroll_and_sign_in_by_sms_in_chinese(
         assert all(body.startswith(f"【{tencent.sign_name}】") for body in bodies), bodies
     else:
         assert [r.operation for r in twilio.requests] == ["CreateMessage"] * 3
-        assert all("2FA Portal" in body for body in bodies), bodies
+        assert all("两步验证门户" in body and "5分钟内有效" in body for body in bodies), bodies
 
     assert unexpected_errors(console_errors) == []
 

@@ -220,3 +220,23 @@ def test_the_text_is_in_the_pages_language(app, extras, sms_inbox, twilio, sms_p
     if sms_provider == "twilio_verify":
         assert twilio.requests[-1].form["Locale"] == ["zh-CN"]
     assert MASKED in sms_page(browser).text
+
+
+BUILT_IN_TEXTS = {  # SMS_TEMPLATES unset: the site's name in the text's language and SMS_CODE_TTL in minutes
+    "en": "Your 2FA Portal sign-in code is {code}. It expires in 5 minutes. Never share it.",
+    "zh_Hans": "您的两步验证门户登录验证码是 {code}，5分钟内有效。请勿告诉任何人。",
+}
+
+
+@pytest.mark.parametrize("sms_provider", ["console", "twilio_messaging", "tencent"])  # Verify's words are Twilio's
+@pytest.mark.parametrize("language", ["en", "zh_Hans"])
+def test_the_text_says_how_many_minutes_the_code_is_valid(app, extras, sms_inbox, sms_provider, language):
+    browser = pending(app, EMAIL)
+    browser.set_cookie("lang", language)
+    assert send_code(browser).status_code == 303
+    [text] = sms_inbox.texts(PHONE)
+    code = sms_inbox.last_code(PHONE)
+    if sms_provider == "tencent":  # Tencent's approved template, given the minutes as {2}
+        assert ("5 分钟内有效" if language == "zh_Hans" else "It expires in 5 minutes.") in text
+    else:
+        assert text == BUILT_IN_TEXTS[language].format(code=code)
