@@ -19,7 +19,7 @@ from portal.factors.base import Verdict
 from portal.factors.forms import CodeForm, PhoneForm
 from portal.factors.recovery import has_set
 from portal.i18n import current_language
-from portal.phone import PhoneProblem, mask, parse
+from portal.phone import PhoneProblem, mask, parse, readable
 from portal.responses import Page, refusal
 from portal.security import client_ip
 from portal.sms import send_limit
@@ -49,7 +49,8 @@ def _confirm_page(form: CodeForm, status: int = 200, refused: Verdict | SmsError
     factor = sms.pending_phone(current_user)
     if factor is None:
         return redirect(url_for("sms.setup"))
-    page = {"form": form, **sms.countdown(factor, now())}
+    # The person who just typed the number sees all of it, to catch a typo; every other page masks it.
+    page = {"form": form, **sms.countdown(factor, now()), "phone": readable(factor.phone)}
     if refused is not None:
         return refusal("account/sms_confirm.html", refused, sms.PendingPhone(), **page)
     return render_template("account/sms_confirm.html", **page), status
@@ -93,8 +94,7 @@ def add() -> Page:
     if not sent.ok:
         db.session.commit()  # the number stays pending, so the page's "Send code" texts the number it names
         return _confirm_page(CodeForm(formdata=None), refused=sent)
-    flash(_("We sent a code to %(phone)s.", phone=mask(parsed)), "info")
-    return redirect(url_for("sms.confirm_form"))
+    return redirect(url_for("sms.confirm_form"))  # its paragraph says where the code went
 
 
 @bp.route("/confirm", methods=["GET"])
@@ -142,8 +142,7 @@ def resend() -> Page:
     sent = _text_pending_number(client_ip())
     if not isinstance(sent, Verdict) or not sent.ok:
         return _confirm_page(CodeForm(formdata=None), refused=sent)
-    flash(_("We sent a new code to %(phone)s. Enter the code from the newest text.", phone=mask(factor.phone)),
-          "info")
+    flash(_("Enter the code from the newest text message."), "info")  # the page says where it went
     return redirect(url_for("sms.confirm_form"))
 
 
