@@ -70,9 +70,10 @@ def return_path() -> str:
 
 def init_app(app: Flask) -> None:
     from portal.phone import mask
+    from portal.site import site_name
 
     app.jinja_env.globals.update(html_lang=html_lang, language_names=LANGUAGE_NAMES, plural_forms=plural_forms,
-                                 language_return=return_path, sentence_gap=sentence_gap)
+                                 language_return=return_path, sentence_gap=sentence_gap, site_name=site_name)
     app.jinja_env.filters["mask_phone"] = mask
     app.jinja_env.filters["format_list"] = format_list
     from portal.sms.messages import WaitMessage

@@ -116,6 +116,9 @@ class TotpFactor(Model):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # A future step whose code was refused as clock skew ("about 90 seconds ahead"): refused when it comes.
     burned_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # The issuer in the QR code, which the app shows for good (SITE_NAME in the setup page's language, or
+    # TOTP_ISSUER). NULL for apps set up before it was kept: they were given TOTP_ISSUER or "2FA Portal".
+    issuer: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class AuditEvent(Model):

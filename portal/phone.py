@@ -77,3 +77,15 @@ def mask(e164: str) -> str:
         code = ""
     rest = e164.lstrip("+")[len(code):]
     return f"+{code}•••••{rest[-4:]}" if len(rest) > 4 else "•••••"
+
+
+def readable(e164: str) -> str:
+    """+8613800138000 → +86 138 0013 8000: the whole number, grouped the way its country writes it.
+
+    Only for the person who just typed it (the confirmation step, to catch a typo); logs, emails and the
+    audit log keep mask().
+    """
+    try:
+        return phonenumbers.format_number(phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    except NumberParseException:
+        return e164

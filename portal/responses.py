@@ -77,7 +77,7 @@ def refusal(template: str, refused: Verdict | SmsError, via: Method | None = Non
         return wait_response(template, refused.retry_at or now(), codes=via is not None, **context)
     if refused.retry_at is not None:  # COOLDOWN or THROTTLED: a text cannot be sent yet
         at = now()
-        return render_template(template, **{**context, "error": wait_message(refused, at)}), 429, {
+        return render_template(template, **{**context, "error": wait_message(refused)}), 429, {
             "Retry-After": str(seconds_until(refused.retry_at, at))}
     if refused.reason is Reason.MALFORMED:
         message = via.format_hint if via is not None else _("Enter the 6 digits of the code.")

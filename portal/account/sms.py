@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from portal import countries
 from portal.account.new_codes import show_new_set
 from portal.auth import flow
 from portal.auth.fresh import fresh_auth_required
@@ -18,7 +19,7 @@ from portal.factors.base import Verdict
 from portal.factors.forms import CodeForm, PhoneForm
 from portal.factors.recovery import has_set
 from portal.i18n import current_language
-from portal.phone import PhoneProblem, mask, parse, regions
+from portal.phone import PhoneProblem, mask, parse, readable
 from portal.responses import Page, refusal
 from portal.security import client_ip
 from portal.sms import send_limit
@@ -28,14 +29,8 @@ bp = Blueprint("sms", __name__, url_prefix="/account/2fa/sms")
 
 
 def country_choices() -> list[tuple[str, str]]:
-    """(code, "China (+86)") for every region, sorted by the name in the page's language."""
-    import phonenumbers
-
-    locale = get_locale()
-    names = locale.territories if locale is not None else {}
-    choices = [(code, f"{names.get(code, code)} (+{phonenumbers.country_code_for_region(code)})")
-               for code in regions() if code != "001"]
-    return sorted(choices, key=lambda c: c[1])
+    """(code, "China (+86)") for every region: alphabetical in English, in pinyin order in Chinese."""
+    return countries.choices(get_locale())
 
 
 def _phone_page(form: PhoneForm, status: int = 200, refused: SmsError | None = None) -> Page:
@@ -54,7 +49,8 @@ def _confirm_page(form: CodeForm, status: int = 200, refused: Verdict | SmsError
     factor = sms.pending_phone(current_user)
     if factor is None:
         return redirect(url_for("sms.setup"))
-    page = {"form": form, **sms.countdown(factor, now())}
+    # The person who just typed the number sees all of it, to catch a typo; every other page masks it.
+    page = {"form": form, **sms.countdown(factor, now()), "phone": readable(factor.phone)}
     if refused is not None:
         return refusal("account/sms_confirm.html", refused, sms.PendingPhone(), **page)
     return render_template("account/sms_confirm.html", **page), status
@@ -98,8 +94,7 @@ def add() -> Page:
     if not sent.ok:
         db.session.commit()  # the number stays pending, so the page's "Send code" texts the number it names
         return _confirm_page(CodeForm(formdata=None), refused=sent)
-    flash(_("We sent a code to %(phone)s.", phone=mask(parsed)), "info")
-    return redirect(url_for("sms.confirm_form"))
+    return redirect(url_for("sms.confirm_form"))  # its paragraph says where the code went
 
 
 @bp.route("/confirm", methods=["GET"])
@@ -147,8 +142,7 @@ def resend() -> Page:
     sent = _text_pending_number(client_ip())
     if not isinstance(sent, Verdict) or not sent.ok:
         return _confirm_page(CodeForm(formdata=None), refused=sent)
-    flash(_("We sent a new code to %(phone)s. Enter the code from the newest text.", phone=mask(factor.phone)),
-          "info")
+    flash(_("Enter the code from the newest text message."), "info")  # the page says where it went
     return redirect(url_for("sms.confirm_form"))
 
 

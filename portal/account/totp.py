@@ -52,10 +52,11 @@ def _code_hint(form: CodeForm, hint: str) -> None:
 
 def _render_setup(factor: TotpFactor, form: CodeForm, status: int) -> tuple[str, int]:
     secret = totp.pending_secret(factor)
-    uri = otpauth_uri(secret, current_user.email, current_app.config["TOTP_ISSUER"])
+    issuer = totp.issuer_of(factor)  # fixed when the setup began, whatever language the page is in now
+    uri = otpauth_uri(secret, current_user.email, issuer)
     return render_template(
         "account/totp_setup.html", form=form, qr=qr_image(uri), otpauth=uri, key=grouped(secret), period=PERIOD,
-        issuer=current_app.config["TOTP_ISSUER"], replacing=totp.confirmed_factor(current_user) is not None,
+        issuer=issuer, replacing=totp.confirmed_factor(current_user) is not None,
     ), status
 
 

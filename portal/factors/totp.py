@@ -25,6 +25,9 @@ from portal.factors.base import OK, Method, Reason, Verdict
 from portal.factors.totp_codes import check_code, future_skew_step, new_secret
 from portal.memo import remembered, unaffected
 from portal.models import TotpFactor, User, UserSession
+from portal.site import totp_issuer
+
+LEGACY_ISSUER = "2FA Portal"  # every app's issuer before TotpFactor.issuer (migration 0011)
 
 
 def factors_of(user: User) -> list[TotpFactor]:
@@ -36,6 +39,12 @@ def factors_of(user: User) -> list[TotpFactor]:
 
 def confirmed_factor(user: User) -> TotpFactor | None:
     return next((f for f in factors_of(user) if f.confirmed_at is not None), None)
+
+
+def issuer_of(factor: TotpFactor) -> str:
+    """The name the app shows for this entry: the issuer its QR code gave (before it was kept: TOTP_ISSUER, or
+    the name every app was given then)."""
+    return factor.issuer or current_app.config["TOTP_ISSUER"] or LEGACY_ISSUER
 
 
 def accept_step(factor: TotpFactor, step: int, at: datetime) -> bool:
@@ -84,6 +93,11 @@ class TotpMethod(Method):
     def is_enrolled(self, user: User) -> bool:
         return confirmed_factor(user) is not None
 
+    def page_context(self, user: User, *, now: datetime) -> dict[str, object]:
+        """The name the user's app shows for this site (the code page names the entry to look for)."""
+        factor = confirmed_factor(user)
+        return {"issuer": issuer_of(factor)} if factor is not None else {}
+
     def verify(self, user: User, code: str, *, now: datetime) -> Verdict:
         factor = confirmed_factor(user)
         if factor is None:
@@ -130,7 +144,8 @@ def _insert_pending(user: User, at: datetime) -> TotpFactor | None:
     transaction is rolled back (the caller must have committed its own work before), and it reads the
     winner's row, so every tab shows the same secret and none answers 500. None if that row is gone again.
     """
-    factor = TotpFactor(user_id=user.id, secret_encrypted=secret_box().seal(new_secret()), created_at=at)
+    factor = TotpFactor(user_id=user.id, secret_encrypted=secret_box().seal(new_secret()), created_at=at,
+                        issuer=totp_issuer())
     db.session.add(factor)
     try:
         db.session.flush()

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import struct
 from pathlib import Path
+from typing import Any
+
+from babel.support import Translations
 
 from portal.settings.base import (
     ConfigError,
@@ -21,6 +26,16 @@ DEV_KEY_FILE = "secret_key"
 MIN_SECRET_KEY_LENGTH = 32
 TRANSLATIONS = Path(__file__).parent.parent / "translations"
 
+
+def N_(message: str) -> str:
+    """Marks a message for the catalogue (pybabel's N_ keyword) where it is translated later, per language."""
+    return message
+
+
+# The portal's own name: translated per language (the catalogue's msgstr) unless the operator names it.
+DEFAULT_SITE_NAME = N_("2FA Portal")
+SITE_NAME_EXAMPLE = '{"en": "Acme Sign-in", "zh_Hans": "Acme 登录"}'
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("PORTAL_ENV", "development", parse_str, "development, production or testing.",
             choices=ENVIRONMENTS),
@@ -36,6 +51,10 @@ SETTINGS: tuple[Setting, ...] = (
             minimum=1024, maximum=16 * 1024 * 1024),
     Setting("LANGUAGES", ("en", "zh_Hans"), parse_list,
             "Languages offered, in order: en and the catalogues in portal/translations (zh_Hans)."),
+    Setting("SITE_NAME", DEFAULT_SITE_NAME, parse_str,
+            "The portal's name: page titles, the header, the texts with codes and the issuer in authenticator "
+            "apps. The default is translated (两步验证门户 in zh_Hans); any other name is used as given in "
+            f"every language, or give one per language as JSON, e.g. {SITE_NAME_EXAMPLE}."),
     Setting("LOG_LEVEL", "INFO", parse_str, "Python log level.",
             choices=("DEBUG", "INFO", "WARNING", "ERROR")),
 )
@@ -70,9 +89,45 @@ def _looks_like_placeholder(key: str) -> bool:
     return len(set(key)) < 12 or any(word in lowered for word in PLACEHOLDER_WORDS)
 
 
+def built_in_site_name(language: str) -> str:
+    """DEFAULT_SITE_NAME in language, from its compiled catalogue (English when there is none, or it is unreadable:
+    its pages are in English then too)."""
+    try:
+        return str(Translations.load(str(TRANSLATIONS), [language]).gettext(DEFAULT_SITE_NAME))
+    except (OSError, struct.error):
+        return DEFAULT_SITE_NAME
+
+
+def site_names(raw: str | dict[str, Any], languages: tuple[str, ...]) -> dict[str, str]:
+    """SITE_NAME as {language: name} for every language of LANGUAGES."""
+    if raw == DEFAULT_SITE_NAME:
+        return {language: built_in_site_name(language) for language in languages}
+    value: object = raw
+    if isinstance(raw, str) and raw.startswith("{"):
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"SITE_NAME: not valid JSON ({exc.msg}); expected a name or "
+                              f"{SITE_NAME_EXAMPLE}") from None
+    if isinstance(value, str):
+        value = dict.fromkeys(languages, value)
+    if not isinstance(value, dict):
+        raise ConfigError(f"SITE_NAME: expected a name or a JSON object such as {SITE_NAME_EXAMPLE}")
+    unknown = [language for language in value if language not in languages]
+    missing = [language for language in languages if language not in value]
+    if unknown or missing:
+        problem = f"unknown language {unknown[0]!r}" if unknown else f"no name for {missing[0]}"
+        raise ConfigError(f"SITE_NAME: {problem}; give a name for each of LANGUAGES ({', '.join(languages)})")
+    for language, name in value.items():
+        if not isinstance(name, str) or not name.strip() or len(name) > 60 or not name.isprintable():
+            raise ConfigError(f"SITE_NAME[{language!r}]={name!r}: expected a name of 1 to 60 printable characters")
+    return {language: value[language].strip() for language in languages}
+
+
 def check(values: Values) -> None:
     production = is_production(values)
     _check_languages(values["LANGUAGES"], production)
+    values["SITE_NAMES"] = site_names(values["SITE_NAME"], values["LANGUAGES"])
     key = values["SECRET_KEY"]
     if production and (not key or len(key) < MIN_SECRET_KEY_LENGTH or _looks_like_placeholder(key)):
         raise ConfigError(

@@ -60,7 +60,8 @@ SETTINGS: tuple[Setting, ...] = (
             minimum=1, maximum=10),
     Setting("SMS_TEMPLATES", None, parse_str,
             "JSON texts for twilio_messaging and console per purpose (sign_in, enroll, generic) and language, "
-            "each containing {{code}}. Default: built-in English and Chinese texts."),
+            "each containing {{code}}, and if you like {{minutes}} (how long it is valid) and {{site}} (SITE_NAME). "
+            "Default: built-in English and Chinese texts that name the site and the minutes."),
     Setting("SMS_DEFAULT_REGION", "CN", parse_str,
             "Country preselected on the phone form and assumed for numbers typed without +country code."),
     Setting("SMS_ALLOWED_COUNTRIES", (), parse_list,
@@ -79,14 +80,48 @@ SETTINGS: tuple[Setting, ...] = (
 
 PURPOSES = ("sign_in", "enroll", "generic")
 PLACEHOLDER = "{{code}}"
-DEFAULT_TEMPLATES: dict[str, dict[str, str]] = {
-    "sign_in": {"en": "Your 2FA Portal sign-in code is {{code}}. Never share it.",
-                "zh_Hans": "您的 2FA Portal 登录验证码是 {{code}}。请勿告诉任何人。"},
-    "enroll": {"en": "Your 2FA Portal code to confirm this phone is {{code}}. Never share it.",
-               "zh_Hans": "您的 2FA Portal 手机验证码是 {{code}}。请勿告诉任何人。"},
-    "generic": {"en": "Your 2FA Portal code is {{code}}. Never share it.",
-                "zh_Hans": "您的 2FA Portal 验证码是 {{code}}。请勿告诉任何人。"},
-}
+SITE, MINUTES = "{{site}}", "{{minutes}}"  # optional: SITE_NAME in the text's language, the minutes it is valid
+
+
+def default_templates(minutes: int) -> dict[str, dict[str, str]]:
+    """The built-in texts (SMS_TEMPLATES unset), saying how many minutes the code is valid."""
+    lasts = f"It expires in {minutes} minute{'' if minutes == 1 else 's'}."
+    return {
+        "sign_in": {"en": f"Your {SITE} sign-in code is {PLACEHOLDER}. {lasts} Never share it.",
+                    "zh_Hans": f"您的{SITE}登录验证码是 {PLACEHOLDER}，{MINUTES}分钟内有效。请勿告诉任何人。"},
+        "enroll": {"en": f"Your {SITE} code to confirm this phone is {PLACEHOLDER}. {lasts} Never share it.",
+                   "zh_Hans": f"您的{SITE}手机验证码是 {PLACEHOLDER}，{MINUTES}分钟内有效。请勿告诉任何人。"},
+        "generic": {"en": f"Your {SITE} code is {PLACEHOLDER}. {lasts} Never share it.",
+                    "zh_Hans": f"您的{SITE}验证码是 {PLACEHOLDER}，{MINUTES}分钟内有效。请勿告诉任何人。"},
+    }
+
+
+def code_minutes(ttl: int) -> int:
+    """SMS_CODE_TTL in whole minutes, as the texts (and Tencent's {2}) say it: never more than it lasts."""
+    return max(1, ttl // 60)
+
+
+def _in_chinese_text(name: str) -> str:
+    """A name between Chinese characters: spaced off when it begins or ends in Latin letters or digits."""
+    return (" " if name[:1].isascii() else "") + name + (" " if name[-1:].isascii() else "")
+
+
+def fill_in(templates: dict[str, dict[str, str]], names: dict[str, str], minutes: int, *,
+            built_in: bool) -> dict[str, dict[str, str]]:
+    """The texts with {{site}} and {{minutes}} filled in; {{code}} is left for each text sent. The built-in
+    Chinese texts space off a Latin name (an operator's own texts are written around {{site}} as wanted)."""
+    first = next(iter(names.values()))
+    filled: dict[str, dict[str, str]] = {}
+    for purpose, texts in templates.items():
+        filled[purpose] = {}
+        for language, text in texts.items():
+            name = names.get(language, first)
+            if built_in and language.startswith("zh"):
+                name = _in_chinese_text(name)
+            filled[purpose][language] = text.replace(SITE, name).replace(MINUTES, str(minutes))
+    return filled
+
+
 SID = {"TWILIO_ACCOUNT_SID": "AC", "TWILIO_API_KEY_SID": "SK", "TWILIO_VERIFY_SERVICE_SID": "VA",
        "TWILIO_MESSAGING_SERVICE_SID": "MG"}
 E164 = re.compile(r"\+[1-9][0-9]{1,14}")
@@ -109,10 +144,10 @@ def _purposes_object(name: str, raw: str | dict[str, Any], example: str, purpose
     return value
 
 
-def parse_templates(raw: str | dict[str, Any] | None) -> dict[str, dict[str, str]]:
+def parse_templates(raw: str | dict[str, Any] | None, minutes: int = 5) -> dict[str, dict[str, str]]:
     """SMS_TEMPLATES as {purpose: {language: text}}; every text holds {{code}} and generic.en exists."""
     if raw is None or raw == "":
-        return DEFAULT_TEMPLATES
+        return default_templates(minutes)
     value = _purposes_object("SMS_TEMPLATES", raw, '{"generic": {"en": "… {{code}}"}}', PURPOSES, "text")
     for purpose, texts in value.items():
         for language, text in texts.items():
@@ -136,7 +171,9 @@ def check(values: Values) -> None:
     """Validate and normalise the SMS settings in place."""
     check_rate_limit("RATELIMIT_SMS", values["RATELIMIT_SMS"])
     provider = values["SMS_PROVIDER"]
-    values["SMS_TEMPLATES"] = parse_templates(values["SMS_TEMPLATES"])
+    minutes, raw = code_minutes(values["SMS_CODE_TTL"]), values["SMS_TEMPLATES"]
+    values["SMS_TEMPLATES"] = fill_in(parse_templates(raw, minutes), values["SITE_NAMES"], minutes,
+                                      built_in=raw is None or raw == "")
     values["SMS_DEFAULT_REGION"] = _region("SMS_DEFAULT_REGION", values["SMS_DEFAULT_REGION"])
     values["SMS_ALLOWED_COUNTRIES"] = tuple(_region("SMS_ALLOWED_COUNTRIES", c)
                                             for c in values["SMS_ALLOWED_COUNTRIES"])

@@ -22,8 +22,9 @@ from portal.settings.base import (
 TOTP_KEY_FILE = "totp_keys"
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("TOTP_ISSUER", "2FA Portal", parse_str,
-            "Issuer shown in authenticator apps (no colon)."),
+    Setting("TOTP_ISSUER", "", parse_str,
+            "Issuer shown in authenticator apps (no colon). Default: SITE_NAME in the language of the setup page; "
+            "each app keeps the issuer it was set up with."),
     Setting("TOTP_ENCRYPTION_KEYS", (), parse_list,
             "Fernet keys (comma-separated, newest first) that encrypt TOTP secrets at rest. Required in "
             "production; development creates instance/totp_keys. Rotate: add a key in front, then run "
@@ -60,8 +61,14 @@ def check(values: Values) -> None:
             "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
         )
     _check_keys(values["TOTP_ENCRYPTION_KEYS"])
-    if ":" in values["TOTP_ISSUER"] or not values["TOTP_ISSUER"]:
-        raise ConfigError(f"TOTP_ISSUER={values['TOTP_ISSUER']!r}: must be non-empty and contain no colon")
+    # otpauth://totp/ISSUER:account: a colon in the issuer would split the label in the wrong place.
+    if ":" in values["TOTP_ISSUER"]:
+        raise ConfigError(f"TOTP_ISSUER={values['TOTP_ISSUER']!r}: must contain no colon")
+    if not values["TOTP_ISSUER"]:
+        for language, name in values["SITE_NAMES"].items():
+            if ":" in name:
+                raise ConfigError(f"SITE_NAME[{language!r}]={name!r}: is also the authenticator apps' issuer, which "
+                                  "must contain no colon; set TOTP_ISSUER to a name without one")
 
 
 def finalise(values: Values, instance_path: Path) -> None:

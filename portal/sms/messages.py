@@ -2,30 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from portal.clock import seconds_until
 from portal.factors.base import Reason, Verdict
 from portal.sms.base import Fault, SmsError, retry_after
 
 
 class WaitMessage(str):
-    """How long until the next text may be sent: a page's countdown makes it stale at zero (Jinja test "wait")."""
+    """Why no text was sent now, beside the page's countdown: at zero the countdown hides it (Jinja test "wait")."""
 
 
-def wait_message(wait: Verdict, now: datetime) -> WaitMessage:
-    """The sentence for a send refused by the resend cooldown (COOLDOWN) or a cap (THROTTLED)."""
-    seconds = seconds_until(wait.retry_at or now, now)
+def wait_message(wait: Verdict) -> WaitMessage:
+    """The sentence for a send refused by the resend cooldown (COOLDOWN) or a cap (THROTTLED).
+
+    It gives no number: the countdown beside it says the wait and keeps counting, so a number here would stand
+    still next to it. The 429's Retry-After gives the seconds to clients that read it.
+    """
     if wait.reason is Reason.COOLDOWN:
-        return WaitMessage(ngettext("You can request a new code in %(num)d second.",
-                                    "You can request a new code in %(num)d seconds.", seconds))
-    minutes = (seconds + 59) // 60
-    return WaitMessage(ngettext(
-        "Too many codes were sent recently. You can request a new code in %(num)d minute.",
-        "Too many codes were sent recently. You can request a new code in %(num)d minutes.", minutes))
+        return WaitMessage(_("It is too soon to ask for another code."))
+    return WaitMessage(_("Too many codes were requested recently."))
 
 
 def fault_message(error: SmsError) -> str:

@@ -1,5 +1,6 @@
 // The resend countdown: a hint that mirrors the server's cooldown (data-seconds). The server decides:
-// without this script the button is always there and an early press gets a 429 with the true wait.
+// without this script the button is always there and an early press is refused by the server (the sign-in
+// page's with a 303 back to it, the others' with a 429), whose page counts from the true wait.
 // Also the wait before the next password or code (portal/waits.py): no button, and while more than a minute is
 // left it counts in minutes (data-waiting-minutes).
 (function () {
@@ -15,6 +16,9 @@
     var waitingMinutes = JSON.parse(box.getAttribute("data-waiting-minutes") || "null");
     var ready = box.getAttribute("data-ready") || "";
     var status = box.querySelector("[data-countdown-status]");
+    // Before any code was sent (and with no wait to count) "you can request a new code now" would be wrong:
+    // the label stays empty and hidden, and the button ("Send code") speaks for itself.
+    var sayReady = box.hasAttribute("data-code-sent") || left > 0;
     var end = Date.now() + left * 1000;
     var timer = null;
     var counting = left > 0;
@@ -23,6 +27,7 @@
     label.removeAttribute("role");
     function show(text) {
       if (label.textContent !== text) { label.textContent = text; }
+      label.hidden = text === "";
     }
     function tick() {
       left = Math.max(0, Math.ceil((end - Date.now()) / 1000));
@@ -33,11 +38,11 @@
         show(form.replace("%(num)d", String(num)));
         if (button) { button.disabled = true; }
       } else {
-        show(ready);
+        show(sayReady ? ready : "");
         if (button) { button.disabled = false; }
         if (timer !== null) { clearInterval(timer); }
         if (counting) {
-          // The wait the server gave with its 429 is over: its message would now contradict the label.
+          // The wait is over: a message that no code was sent yet (a 429's alert, the flash after a 303) is stale.
           document.querySelectorAll("[data-countdown-stale]").forEach(function (el) { el.hidden = true; });
           if (status) { status.textContent = ready; }
           counting = false;

@@ -45,6 +45,7 @@ CODES_SAVED = "Keep your recovery codes somewhere safe, away from your phone."
 PHONE = "+8613800138000"
 PHONE_TYPED = "138 0013 8000"
 PHONE_MASKED = "+86•••••8000"
+PHONE_FULL = "+86 138 0013 8000"  # the confirmation step reads the number just typed back in full
 # Every way the full number could leak into a page (the masked form keeps only +86 and the last four).
 PHONE_LEAKS = (PHONE, "8613800138000", "13800138000", PHONE_TYPED, "138-0013-8000")
 SMS_VERIFY_URL = r"/2fa/verify\?method=sms(&next=(/|%2F)account)?$"
@@ -267,10 +268,10 @@ def expect_recovery_page(page: Page, base: str) -> None:
     expect(page.get_by_label("Recovery code", exact=True)).to_be_visible()
 
 
-def expect_sms_verify_page(page: Page, base: str, t: Words = EN) -> None:
-    """The sign-in's text message step."""
+def expect_sms_verify_page(page: Page, base: str, t: Words = EN, title: str = "Enter your code") -> None:
+    """The sign-in's text message step (before any text its heading is "Get a code by text message")."""
     expect(page).to_have_url(re.compile("^" + re.escape(base) + SMS_VERIFY_URL))
-    expect(heading(page, t("Enter your code"))).to_be_visible()
+    expect(heading(page, t(title))).to_be_visible()
 
 
 # --- forms the server refuses -----------------------------------------------------------------------------
@@ -402,6 +403,13 @@ def assert_no_full_number(page: Page) -> None:
     leaked = [form for form in PHONE_LEAKS if form in html]
     assert leaked == [], f"{page.url} shows the full phone number: {leaked}"
     assert PHONE_MASKED in html, f"{page.url} does not show the masked number {PHONE_MASKED}"
+
+
+def assert_full_number(page: Page) -> None:
+    """The confirmation step: the number just typed, in full and nowhere masked, so a typo can be caught."""
+    html = page.content()
+    assert PHONE_FULL in html, f"{page.url} does not show the number just typed, {PHONE_FULL}"
+    assert PHONE_MASKED not in html, f"{page.url} masks the number just typed"
 
 
 def expect_counting(page: Page, t: Words = EN, name: str = "Resend code") -> None:

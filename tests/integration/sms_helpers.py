@@ -31,6 +31,7 @@ __all__ = ["LOCAL_PROVIDERS", "PROVIDERS", "TWILIO_PROVIDERS", "Inbox"]
 
 PHONE, TYPED, MASKED = "+8613800138000", "138 0013 8000", "+86•••••8000"
 NEW_PHONE, NEW_TYPED, NEW_MASKED = "+8613900139000", "139 0013 9000", "+86•••••9000"
+FULL, NEW_FULL = "+86 138 0013 8000", "+86 139 0013 9000"  # as the confirmation step shows the number just typed
 # What the pages say for each provider fault (portal/sms/messages.py), in English.
 UNAVAILABLE = "We could not send a text message just now. Try again in a few minutes."
 BUSY = "The text message service is busy. Wait 30 seconds, then try again."

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+import re
+from html import unescape
 
 import pytest
 
 from tests.integration.sms_helpers import (
+    FULL,
     MASKED,
+    NEW_FULL,
     NEW_MASKED,
     NEW_PHONE,
     NEW_TYPED,
@@ -86,6 +90,31 @@ def test_the_form_has_a_phone_field_and_a_country_preselected(app, signed_in):
     assert "Get codes by text message" in page.text
 
 
+OPTION = re.compile(r'<option (?:selected )?value="([A-Z]{2})">([^<]+) \(\+\d+\)</option>')
+
+
+@pytest.mark.parametrize("sms_provider", ["console"])
+@pytest.mark.parametrize(("language", "first", "last", "pairs"), [
+    ("en", ["Afghanistan", "Åland Islands", "Albania"], "Zimbabwe",
+     [("Costa Rica", "Côte d’Ivoire"), ("Côte d’Ivoire", "Croatia"), ("Réunion", "Romania")]),
+    ("zh_Hans", ["阿尔巴尼亚", "阿尔及利亚", "阿富汗"], "中国香港",
+     [("比利时", "秘鲁"), ("布隆迪", "朝鲜"), ("中国", "中国澳门"), ("中国澳门", "中国台湾")]),
+])
+def test_the_countries_are_in_the_order_of_the_page_s_language(app, signed_in, language, first, last, pairs):
+    signed_in.set_cookie("lang", language)
+    page = signed_in.get("/account/2fa/sms")
+    assert page.status_code == 200
+    listed = OPTION.findall(unescape(page.text))
+    names = [name for _code, name in listed]
+    assert len(listed) == 245 and names[:3] == first and names[-1] == last
+    for earlier, later in pairs:
+        assert names.index(earlier) < names.index(later), (earlier, later)
+    regions = dict(listed)
+    if language == "zh_Hans":  # the names Tencent Cloud's console uses, not CLDR's 中国香港特别行政区 and 台湾
+        assert (regions["HK"], regions["MO"], regions["TW"]) == ("中国香港", "中国澳门", "中国台湾")
+        assert "特别行政区" not in page.text
+
+
 def test_a_national_number_is_texted_and_confirmed(app, signed_in, sms_inbox, twilio):
     added = add_phone(signed_in, TYPED, "CN")
     assert added.status_code == 302
@@ -94,8 +123,8 @@ def test_a_national_number_is_texted_and_confirmed(app, signed_in, sms_inbox, tw
     [row] = sms_state(app).phones
     assert (row.phone, row.confirmed) == (PHONE, False)
     page = signed_in.get("/account/2fa/sms/confirm")
-    assert f"We sent a code to {MASKED}." in page.text
-    assert f"We sent a 6-digit code to {MASKED}. Enter it below." in page.text
+    assert f"We sent a 6-digit code to {FULL}. Enter it below." in page.text  # in full, to catch a typo
+    assert page.text.count("We sent") == 1 and 'class="flash' not in page.text  # no flash saying it again
     assert countdown(page.text) == app.config["SMS_RESEND_COOLDOWN"]
     assert signed_in.get("/account").text.count("Add a phone number") == 1  # not active yet
     code = sms_inbox.last_code(PHONE)
@@ -162,7 +191,7 @@ def test_a_new_number_replaces_the_old_only_once_confirmed(app, signed_in, sms_i
 
     assert add_phone(signed_in, NEW_TYPED).headers["Location"] == "/account/2fa/sms/confirm"
     assert sms_inbox.count(NEW_PHONE) == 1
-    assert NEW_MASKED in signed_in.get("/account/2fa/sms/confirm").text
+    assert NEW_FULL in signed_in.get("/account/2fa/sms/confirm").text
     assert f"Codes go to {MASKED}." in signed_in.get("/account").text
     assert [(r.phone, r.confirmed) for r in sms_state(app).phones] == [(PHONE, True), (NEW_PHONE, False)]
 
@@ -197,8 +226,9 @@ def test_another_number_typed_during_the_cooldown_waits_for_it(app, signed_in, s
     assert waiting.status_code == 429
     assert waiting.headers["Retry-After"] == str(cooldown - 20)
     assert countdown(waiting.text) == cooldown - 20
-    assert waiting.text.count(countdown_text(cooldown - 20)) == 2  # the message and the countdown's own text
-    assert f"Ask for a code to be sent to {NEW_MASKED}, then enter it below." in waiting.text
+    assert waiting.text.count(countdown_text(cooldown - 20)) == 1  # the countdown's text; the message has no number
+    assert "It is too soon to ask for another code." in waiting.text
+    assert f"Ask for a code to be sent to {NEW_FULL}, then enter it below." in waiting.text
     assert sms_inbox.count(NEW_PHONE) == 0
     [row] = sms_state(app).phones  # the number the page names is the one waiting
     assert (row.phone, row.confirmed) == (NEW_PHONE, False)
@@ -227,35 +257,46 @@ def test_the_confirm_page_resends_after_the_cooldown(app, signed_in, sms_inbox, 
     assert resend_enrollment(signed_in).status_code == 302
     assert sms_inbox.count(PHONE) == 2
     page = signed_in.get("/account/2fa/sms/confirm")
-    assert f"We sent a new code to {MASKED}. Enter the code from the newest text." in page.text
+    assert "Enter the code from the newest text message." in page.text  # the flash; the paragraph says "sent"
+    assert f"We sent a 6-digit code to {FULL}. Enter it below." in page.text and page.text.count("We sent") == 1
     assert countdown(page.text) == cooldown
     if sms_provider != "twilio_verify":  # codes we generate: a resend kills the previous one
         assert confirm_phone(signed_in, first).status_code == 400
     assert confirm_phone(signed_in, sms_inbox.last_code(PHONE)).status_code == 200
 
 
-def test_the_number_is_only_ever_shown_masked(app, signed_in, sms_inbox, clock, caplog, twilio, sms_provider):
+def test_the_number_is_in_full_only_on_its_confirmation_step(app, signed_in, sms_inbox, clock, caplog, twilio,
+                                                             sms_provider):
+    """The person who just typed the number reads it back in full, to catch a typo; every other page, the log
+    and the audit log show it masked."""
     caplog.set_level(logging.DEBUG)
     add_phone(signed_in, TYPED)
-    pages = [signed_in.get("/account/2fa/sms/confirm").text]
+    confirming = [signed_in.get("/account/2fa/sms/confirm").text]
     codes = [sms_inbox.last_code(PHONE)]
-    pages.append(confirm_phone(signed_in, codes[-1]).text)
+    pages = [confirm_phone(signed_in, codes[-1]).text]
     clock.advance(60)
     assert add_phone(signed_in, NEW_TYPED).status_code == 302
     codes.append(sms_inbox.last_code(NEW_PHONE))
-    pages += [signed_in.get(url).text for url in ("/account", "/account/2fa/sms", "/account/2fa/sms/confirm")]
+    pages += [signed_in.get(url).text for url in ("/account", "/account/2fa/sms")]
+    confirming.append(signed_in.get("/account/2fa/sms/confirm").text)
     browser = pending(app, EMAIL)
     pages.append(browser.get("/2fa/verify?method=sms").text)
     sent = send_code(browser)
     pages.append(browser.get(sent.headers["Location"]).text)
     codes.append(sms_inbox.last_code(PHONE))
-    assert MASKED in pages[-1] and NEW_MASKED in pages[2]
+    assert f"We sent a 6-digit code to {FULL}. Enter it below." in confirming[0]
+    assert f"We sent a 6-digit code to {NEW_FULL}. Enter it below." in confirming[1]
+    assert_masked_only(confirming[1], PHONE)  # the confirmed number, not the one just typed, stays masked
+    assert MASKED in pages[-1] and MASKED in pages[2]
+    example = "like +86 138 0013 8000."  # the phone form's hint happens to show this number as its example
     for html in pages:
-        assert_masked_only(html, PHONE, NEW_PHONE)
+        assert_masked_only(html.replace(example, ""), PHONE, NEW_PHONE)
+        assert FULL not in html.replace(example, "") and NEW_FULL not in html
     for _event, details in audit_rows(app):
         assert_masked_only(str(details), PHONE, NEW_PHONE)
     text = logged(caplog)
     assert_masked_only(text, PHONE, NEW_PHONE)
+    assert FULL not in text and NEW_FULL not in text
     assert '"event": "sms.enrolled"' in text  # the audit line is there, with the number masked
     assert twilio.auth_token not in text
     if sms_provider != "console":  # the console provider exists to show its codes in the server log

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -27,6 +28,7 @@ from tests.integration.totp_helpers import send_totp
 from tests.support import csrf_token
 
 EMAIL = "li.na@example.com"
+TOO_SOON = "It is too soon to ask for another code."
 
 
 @pytest.fixture(params=PROVIDERS)
@@ -79,8 +81,8 @@ def test_a_send_goes_to_the_verified_number_whatever_the_request_says(app, extra
     assert sms_inbox.count(PHONE) == 1
     assert sms_inbox.count() == 1
     after = browser.get(sent.headers["Location"])
-    assert f"We sent a code to {MASKED}." in after.text
     assert f"We sent a 6-digit code by text message to {MASKED}." in after.text
+    assert after.text.count("We sent") == 1 and 'class="flash' not in after.text  # the paragraph alone says so
     assert 'autocomplete="one-time-code"' in after.text
     for _ in range(2):
         assert sms_page(browser).status_code == 200
@@ -145,10 +147,11 @@ def test_the_countdown_shows_the_cooldown_the_server_enforces(app, extras, sms_i
         clock.advance(waited)
         assert countdown(sms_page(browser).text) == left
         early = send_code(browser)
-        assert early.status_code == 429
-        assert early.headers["Retry-After"] == str(left)
-        assert countdown(early.text) == left
-        assert early.text.count(countdown_text(left)) == 2  # the error and the countdown's own text
+        assert (early.status_code, early.headers["Location"]) == (303, "/2fa/verify?method=sms")
+        back = browser.get(early.headers["Location"])
+        assert countdown(back.text) == left
+        assert back.text.count(countdown_text(left)) == 1  # the countdown's own text, and no second copy of it
+        assert TOO_SOON in back.text
         assert sms_inbox.count(PHONE) == 1
     assert sms_state(app).sends == 1
 
@@ -220,3 +223,108 @@ def test_the_text_is_in_the_pages_language(app, extras, sms_inbox, twilio, sms_p
     if sms_provider == "twilio_verify":
         assert twilio.requests[-1].form["Locale"] == ["zh-CN"]
     assert MASKED in sms_page(browser).text
+
+
+BUILT_IN_TEXTS = {  # SMS_TEMPLATES unset: the site's name in the text's language and SMS_CODE_TTL in minutes
+    "en": "Your 2FA Portal sign-in code is {code}. It expires in 5 minutes. Never share it.",
+    "zh_Hans": "您的两步验证门户登录验证码是 {code}，5分钟内有效。请勿告诉任何人。",
+}
+
+
+@pytest.mark.parametrize("sms_provider", ["console", "twilio_messaging", "tencent"])  # Verify's words are Twilio's
+@pytest.mark.parametrize("language", ["en", "zh_Hans"])
+def test_the_text_says_how_many_minutes_the_code_is_valid(app, extras, sms_inbox, sms_provider, language):
+    browser = pending(app, EMAIL)
+    browser.set_cookie("lang", language)
+    assert send_code(browser).status_code == 303
+    [text] = sms_inbox.texts(PHONE)
+    code = sms_inbox.last_code(PHONE)
+    if sms_provider == "tencent":  # Tencent's approved template, given the minutes as {2}
+        assert ("5 分钟内有效" if language == "zh_Hans" else "It expires in 5 minutes.") in text
+    else:
+        assert text == BUILT_IN_TEXTS[language].format(code=code)
+
+
+# --- the page before and after a text (issue 17 point 4) -------------------------------------------------
+
+SMS_ONLY = "only-a-phone@example.com"
+MAIN_BUTTON = re.compile(r'<button type="submit"(?: data-[\w-]+)*>([^<]*)</button>')  # no class: a main action
+H1, TITLE = re.compile(r"<h1>([^<]*)</h1>"), re.compile(r"<title>([^<]*) · ")
+LABEL = re.compile(r'<p class="countdown-label"( hidden)?>([^<]*)</p>')
+
+
+def words(language: str):
+    """gettext in language, from the catalogue the app serves."""
+    from babel.support import Translations
+
+    from portal.settings.core import TRANSLATIONS
+
+    return Translations.load(str(TRANSLATIONS), [language]).gettext
+
+
+def main_of(page) -> str:
+    return page.text.split("<main>", 1)[1].split("</main>", 1)[0]
+
+
+@pytest.fixture
+def sms_only(app, make_user, clock):
+    """An account whose one second factor is its phone (and its recovery codes)."""
+    return give_phone(app, make_user(SMS_ONLY), PHONE, clock)
+
+
+@pytest.mark.parametrize("sms_provider", ["console"])
+@pytest.mark.parametrize("language", ["en", "zh_Hans"])
+def test_before_a_text_the_one_main_action_is_send_code(app, sms_only, sms_inbox, language):
+    t = words(language)
+    browser = pending(app, SMS_ONLY)
+    browser.set_cookie("lang", language)
+    chooser = browser.get("/2fa")
+    assert chooser.status_code == 302 and chooser.headers["Location"].startswith("/2fa/verify?method=sms")
+    page = browser.get(chooser.headers["Location"])
+    assert page.status_code == 200
+    assert H1.search(page.text).group(1) == TITLE.search(page.text).group(1) == t("Get a code by text message")
+    assert t("Enter your code") not in page.text  # no heading asking for a code that cannot be typed yet
+    assert 'name="code"' not in page.text
+    assert MAIN_BUTTON.findall(main_of(page)) == [t("Send code")]
+    assert LABEL.search(page.text).groups() == (" hidden", "")  # not "you can request a new code now"
+    assert sms_inbox.count() == 0
+
+    assert send_code(browser).status_code == 303  # then a code can be typed: Verify leads, Resend follows
+    page = browser.get("/2fa/verify?method=sms")
+    assert H1.search(page.text).group(1) == t("Enter your code")
+    assert MAIN_BUTTON.findall(main_of(page)) == [t("Verify")]
+    assert f'class="secondary" data-countdown-button>{t("Resend code")}<' in page.text
+
+
+@pytest.mark.parametrize("sms_provider", ["console"])
+def test_an_early_press_comes_back_to_the_page_without_javascript(app, extras, sms_inbox, clock):
+    cooldown = app.config["SMS_RESEND_COOLDOWN"]
+    browser = pending(app, EMAIL)
+    token = csrf_token(sms_page(browser))
+    assert browser.post("/2fa/sms/send?next=/account", data={"csrf_token": token}).status_code == 303
+    clock.advance(20)
+    early = browser.post("/2fa/sms/send?next=/account", data={"csrf_token": token})
+    # Post/redirect/get: the address bar goes back to the page (a reload asks for nothing), which says the wait.
+    assert early.status_code == 303
+    assert early.headers["Location"] == "/2fa/verify?method=sms&next=/account"
+    assert "Retry-After" not in early.headers
+    page = browser.get(early.headers["Location"])
+    assert page.status_code == 200
+    wait = re.search(r'<p class="flash flash-warning" role="status" data-countdown-stale>([^<]*)</p>', page.text)
+    assert wait and wait.group(1) == TOO_SOON  # no number in it: the countdown beside it has the seconds
+    assert countdown(page.text) == cooldown - 20
+    assert page.text.count(countdown_text(cooldown - 20)) == 1  # never a second, frozen, copy of the wait
+    assert sms_inbox.count(PHONE) == 1
+    assert browser.get("/2fa/verify?method=sms").text.count(TOO_SOON) == 0  # said once
+
+
+@pytest.mark.parametrize("sms_provider", ["console"])
+def test_the_flash_and_the_paragraph_do_not_both_say_sent(app, extras, sms_inbox, clock):
+    browser = pending(app, EMAIL)
+    first = browser.get(send_code(browser).headers["Location"])
+    assert f"We sent a 6-digit code by text message to {MASKED}." in first.text
+    assert 'class="flash' not in first.text
+    clock.advance(app.config["SMS_RESEND_COOLDOWN"])
+    again = browser.get(send_code(browser).headers["Location"])
+    assert '<p class="flash flash-info" role="status">Enter the code from the newest text message.</p>' in again.text
+    assert again.text.count("We sent") == 1  # the paragraph; the flash says which text to use, not "sent" again

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from portal.settings import ConfigError, finalise, read_settings
-from portal.settings.sms import DEFAULT_TEMPLATES
+from portal.settings.sms import default_templates
 from tests.support import PRODUCTION_SERVICES
 
 SID = "AC" + "1" * 32
@@ -26,10 +26,50 @@ def test_defaults_are_the_console_provider_china_and_built_in_texts(tmp_path: Pa
     cfg = settle(tmp_path)
     assert cfg["SMS_PROVIDER"] == "console"
     assert cfg["SMS_DEFAULT_REGION"] == "CN"
-    assert cfg["SMS_TEMPLATES"] == DEFAULT_TEMPLATES
-    for texts in DEFAULT_TEMPLATES.values():
+    assert set(cfg["SMS_TEMPLATES"]) == {"sign_in", "enroll", "generic"}
+    for texts in cfg["SMS_TEMPLATES"].values():
         assert set(texts) == {"en", "zh_Hans"}
-        assert all("{{code}}" in text for text in texts.values())
+        assert all("{{code}}" in text and "{{" not in text.replace("{{code}}", "") for text in texts.values())
+
+
+def test_the_built_in_texts_name_the_site_and_the_minutes_in_both_languages(tmp_path: Path) -> None:
+    texts = settle(tmp_path)["SMS_TEMPLATES"]  # SMS_CODE_TTL 300: 5 minutes
+    assert texts["sign_in"]["en"] == ("Your 2FA Portal sign-in code is {{code}}. It expires in 5 minutes. "
+                                      "Never share it.")
+    assert texts["sign_in"]["zh_Hans"] == "您的两步验证门户登录验证码是 {{code}}，5分钟内有效。请勿告诉任何人。"
+    assert texts["enroll"]["en"] == ("Your 2FA Portal code to confirm this phone is {{code}}. It expires in 5 minutes. "
+                                     "Never share it.")
+    assert texts["enroll"]["zh_Hans"] == "您的两步验证门户手机验证码是 {{code}}，5分钟内有效。请勿告诉任何人。"
+    assert all("5分钟内有效" in text for text in (t["zh_Hans"] for t in texts.values()))
+
+
+@pytest.mark.parametrize(("ttl", "english", "chinese"), [
+    (60, "It expires in 1 minute.", "1分钟内有效"), (119, "It expires in 1 minute.", "1分钟内有效"),
+    (900, "It expires in 15 minutes.", "15分钟内有效"),
+])
+def test_the_minutes_follow_sms_code_ttl_and_never_overstate_it(tmp_path: Path, ttl: int, english: str,
+                                                               chinese: str) -> None:
+    texts = settle(tmp_path, SMS_CODE_TTL=str(ttl))["SMS_TEMPLATES"]["sign_in"]
+    assert english in texts["en"]
+    assert chinese in texts["zh_Hans"]
+
+
+def test_an_operator_s_site_name_is_used_as_given_in_both_languages(tmp_path: Path) -> None:
+    texts = settle(tmp_path, SITE_NAME="Acme")["SMS_TEMPLATES"]["sign_in"]
+    assert texts["en"].startswith("Your Acme sign-in code is {{code}}.")
+    assert texts["zh_Hans"].startswith("您的 Acme 登录验证码是 {{code}}，")  # a Latin name is spaced off
+    both = json.dumps({"en": "Acme Sign-in", "zh_Hans": "极客登录"})
+    texts = settle(tmp_path, SITE_NAME=both)["SMS_TEMPLATES"]["enroll"]
+    assert texts["en"].startswith("Your Acme Sign-in code to confirm")
+    assert texts["zh_Hans"].startswith("您的极客登录手机验证码是")
+
+
+def test_an_operator_s_texts_may_name_the_site_and_the_minutes(tmp_path: Path) -> None:
+    raw = json.dumps({"generic": {"en": "{{site}}: {{code}} ({{minutes}} min)"},
+                      "sign_in": {"zh_Hans": "【{{site}}】验证码{{code}}，{{minutes}}分钟有效"}})
+    texts = settle(tmp_path, SMS_TEMPLATES=raw, SMS_CODE_TTL="600")["SMS_TEMPLATES"]
+    assert texts["generic"]["en"] == "2FA Portal: {{code}} (10 min)"
+    assert texts["sign_in"]["zh_Hans"] == "【两步验证门户】验证码{{code}}，10分钟有效"
 
 
 def test_templates_from_json_are_read(tmp_path: Path) -> None:
@@ -107,7 +147,7 @@ def test_numbers_out_of_range_are_refused(tmp_path: Path, variable: str) -> None
 def _deliver_many(outbox: str, worker: int) -> None:
     from portal.sms.console import ConsoleProvider
 
-    box = ConsoleProvider({"SMS_TEMPLATES": DEFAULT_TEMPLATES, "SMS_CONSOLE_OUTBOX": outbox}, Path(outbox).parent)
+    box = ConsoleProvider({"SMS_TEMPLATES": default_templates(5), "SMS_CONSOLE_OUTBOX": outbox}, Path(outbox).parent)
     for n in range(10):
         box.deliver("+8613800138000", f"worker {worker} text {n}")
 
@@ -126,6 +166,6 @@ def test_the_console_outbox_keeps_every_text_from_several_processes(tmp_path: Pa
     for process in workers:
         process.join(timeout=60)
         assert process.exitcode == 0
-    texts = {t["text"] for t in ConsoleProvider({"SMS_TEMPLATES": DEFAULT_TEMPLATES, "SMS_CONSOLE_OUTBOX": outbox},
+    texts = {t["text"] for t in ConsoleProvider({"SMS_TEMPLATES": default_templates(5), "SMS_CONSOLE_OUTBOX": outbox},
                                                 tmp_path).recent()}
     assert texts == {f"worker {w} text {n}" for w in range(4) for n in range(10)}
