@@ -120,11 +120,11 @@ def test_the_admin_gets_their_typed_form_back_after_the_step_up(
     expect_fields_alike(page, t)
     refused = expect_refused(page, console_errors, lambda: submit_button(page, t).click())
     summary = page.get_by_role("alert")
-    for message in ("Choose how you checked the person's identity.", "Enter the case reference.",
-                    "Write at least %(num)d characters of notes: what you checked and why.",
-                    "Type the user's email address."):
-        expect(summary.get_by_role("link", name=t(message, num=20) if "%(num)d" in message else t(message),
-                                   exact=True)).to_be_visible()
+    notes = t.plural(("Write at least %(num)d character of notes: what you checked and why.",
+                      "Write at least %(num)d characters of notes: what you checked and why."), 20)
+    for message in (t("Choose how you checked the person's identity."), t("Enter the case reference."), notes,
+                    t("Type the user's email address.")):
+        expect(summary.get_by_role("link", name=message, exact=True)).to_be_visible()
     for label in LABELS.values():
         field = page.get_by_label(t(label), exact=True)
         expect(field).to_have_attribute("aria-invalid", "true")
