@@ -49,8 +49,10 @@ def _confirm_page(form: CodeForm, status: int = 200, refused: Verdict | SmsError
     factor = sms.pending_phone(current_user)
     if factor is None:
         return redirect(url_for("sms.setup"))
-    # The person who just typed the number sees all of it, to catch a typo; every other page masks it.
-    page = {"form": form, **sms.countdown(factor, now()), "phone": readable(factor.phone)}
+    # The person who just typed the number sees all of it, to catch a typo: a session that proved the password
+    # within FRESH_AUTH_SECONDS (adding a number needs that). Any other session, and every other page, masks it.
+    shown = readable(factor.phone) if flow.is_fresh(flow.current_row()) else mask(factor.phone)
+    page = {"form": form, **sms.countdown(factor, now()), "phone": shown}
     if refused is not None:
         return refusal("account/sms_confirm.html", refused, sms.PendingPhone(), **page)
     return render_template("account/sms_confirm.html", **page), status

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app, flash, g, request, session
 from flask_login import login_user, logout_user
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, inspect, select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -155,8 +155,9 @@ def begin(user: User, *, needs_second_factor: bool, remember: bool) -> UserSessi
     return row
 
 
-def complete(row: UserSession) -> UserSession | None:
+def complete(row: UserSession, *, proved_factor: bool = True) -> UserSession | None:
     """After a correct second factor: rotate the session id again and sign the user in.
+    proved_factor=False (a recovery code): not a fresh second factor, the admin step-up asks for one.
 
     None if the pending sign-in is already gone (signed out from another device while its code was checked):
     then it must not become a session; the caller rolls back."""
@@ -171,7 +172,7 @@ def complete(row: UserSession) -> UserSession | None:
         return None
     new = _new_row(row.user, ACTIVE, remember=row.remember, at=at)
     new.password_confirmed_at = row.password_confirmed_at
-    new.factor_confirmed_at = at
+    new.factor_confirmed_at = at if proved_factor else None
     _activate(new)
     return new
 
@@ -218,13 +219,16 @@ def remembered_email() -> str | None:
     return email if isinstance(email, str) else None
 
 
-def confirm_password(row: UserSession) -> None:
-    row.password_confirmed_at = now()
-
-
-def confirm_factor(row: UserSession) -> None:
-    """The password and a second factor were just proved again in this browser (an admin's confirmation)."""
-    row.password_confirmed_at = row.factor_confirmed_at = now()
+def confirm_password(row: UserSession, *, with_factor: bool = False) -> bool:
+    """The password (with_factor: and a factor) was proved again; False if the row went while Argon2 ran."""
+    at = now()
+    values = {"password_confirmed_at": at, **({"factor_confirmed_at": at} if with_factor else {})}
+    identity = inspect(row).identity  # known without a read: reading a row deleted meanwhile would raise
+    stmt = update(UserSession).where(UserSession.id == (identity or (None,))[0]).values(**values)
+    done = rowcount(db.session.execute(stmt.execution_options(synchronize_session=False))) == 1
+    for name, value in (values.items() if done else ()):
+        set_committed_value(row, name, value)
+    return done
 
 
 def is_fresh_with_factor(row: UserSession | None) -> bool:

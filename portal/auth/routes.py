@@ -142,9 +142,9 @@ def reauth() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str
                                error=_("That password is incorrect.") + _slowing_down(current_user.email)), 400
     throttle.reset(current_user.email)
     row = flow.current_row()
-    if row is None:  # the session ended while the password was checked (signed out from elsewhere)
+    if row is None or not flow.confirm_password(row):  # signed out from elsewhere while the password was checked
+        db.session.rollback()
         return redirect(url_for("auth.login"))
-    flow.confirm_password(row)
     db.session.commit()
     return redirect(safe_next(request.args.get("next")))
 

@@ -96,9 +96,9 @@ def confirm() -> Page:
         return render_template(TEMPLATE, error=wrong, **page), 400
     throttle.reset(current_user.email)
     row = flow.current_row()
-    if row is None:  # the session ended while the password was checked (signed out from elsewhere)
+    if row is None or not flow.confirm_password(row, with_factor=True):  # signed out while the code was checked
+        db.session.rollback()
         return redirect(url_for("auth.login"))
-    flow.confirm_factor(row)
     db.session.commit()
     kept = held.peek()
     if kept is not None:  # back to the form, filled in as typed (its page takes the fields): nothing is replayed

@@ -109,6 +109,8 @@ def site_names(raw: str | dict[str, Any], languages: tuple[str, ...]) -> dict[st
         except json.JSONDecodeError as exc:
             raise ConfigError(f"SITE_NAME: not valid JSON ({exc.msg}); expected a name or "
                               f"{SITE_NAME_EXAMPLE}") from None
+        except RecursionError:  # nested past what the parser follows: no name is shaped like that
+            raise ConfigError(f"SITE_NAME: expected a name or a JSON object such as {SITE_NAME_EXAMPLE}") from None
     if isinstance(value, str):
         value = dict.fromkeys(languages, value)
     if not isinstance(value, dict):
@@ -121,6 +123,8 @@ def site_names(raw: str | dict[str, Any], languages: tuple[str, ...]) -> dict[st
     for language, name in value.items():
         if not isinstance(name, str) or not name.strip() or len(name) > 60 or not name.isprintable():
             raise ConfigError(f"SITE_NAME[{language!r}]={name!r}: expected a name of 1 to 60 printable characters")
+        if "{{" in name or "}}" in name:  # a "{{code}}" in the name would put the code where the name stands
+            raise ConfigError(f"SITE_NAME[{language!r}]={name!r}: must not contain {{{{ or }}}} (texts' placeholders)")
     return {language: value[language].strip() for language in languages}
 
 

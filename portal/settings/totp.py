@@ -62,8 +62,12 @@ def check(values: Values) -> None:
         )
     _check_keys(values["TOTP_ENCRYPTION_KEYS"])
     # otpauth://totp/ISSUER:account: a colon in the issuer would split the label in the wrong place.
-    if ":" in values["TOTP_ISSUER"]:
-        raise ConfigError(f"TOTP_ISSUER={values['TOTP_ISSUER']!r}: must contain no colon")
+    issuer = values["TOTP_ISSUER"]
+    if ":" in issuer:
+        raise ConfigError(f"TOTP_ISSUER={issuer!r}: must contain no colon")
+    if issuer and (len(issuer) > 60 or not issuer.isprintable() or not issuer.strip()):
+        # A longer issuer no longer fits the QR code; a control character would reach every authenticator app.
+        raise ConfigError(f"TOTP_ISSUER={issuer[:80]!r}: expected a name of 1 to 60 printable characters")
     if not values["TOTP_ISSUER"]:
         for language, name in values["SITE_NAMES"].items():
             if ":" in name:

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from markupsafe import Markup, escape
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
 from portal import factors, memo, notices
@@ -39,7 +40,10 @@ def _expired() -> Response:
 def _signing_in() -> dict[str, bool]:
     """Whether the page belongs to a sign-in that waits for its second step (the header then offers no
     "Sign in" or "Create account": the person is in the middle of signing in)."""
-    return {"signing_in": flow.pending_user() is not None}
+    try:
+        return {"signing_in": flow.pending_user() is not None}
+    except SQLAlchemyError:  # an error page for a request whose session row went away: no second step shown
+        return {"signing_in": False}
 
 
 @bp.route("", methods=["GET"])
@@ -105,7 +109,8 @@ def _second_step(method: Method | None, template: str) -> Page:
     verdict = checked.verdict
     if checked.ok and checked.recorded is not None:  # a sign-in always records its success
         # Consuming the code, the audit row and the new session commit together or not at all.
-        if flow.complete(row) is None:  # signed out from another device while the code was checked
+        # A recovery code signs in but is no fresh second factor for the admin step-up.
+        if flow.complete(row, proved_factor=method.primary) is None:  # signed out elsewhere meanwhile
             db.session.rollback()  # the code stays unused, nothing is recorded as a sign-in
             return _expired()
         memo.commit_keeping()  # what is read next is what this request just wrote

@@ -40,6 +40,8 @@ def test_an_operator_s_name_is_used_as_given(tmp_path: Path, given: str, names: 
     (json.dumps({"en": "Acme", "zh_Hans": ""}), "SITE_NAME['zh_Hans']='': expected a name of 1 to 60"),
     (json.dumps({"en": "A" * 61, "zh_Hans": "极客"}), "SITE_NAME['en']="),
     ("Acme\tPortal", "SITE_NAME['en']="),
+    ("Acme {{code}}", "SITE_NAME['en']='Acme {{code}}': must not contain {{ or }}"),  # the code in a name's place
+    ('{"en": ' + "[" * 50_000 + "]" * 50_000 + ', "zh_Hans": "B"}', "SITE_NAME: expected a name or a JSON object"),
 ])
 def test_a_bad_name_stops_start_up(tmp_path: Path, given: str, says: str) -> None:
     with pytest.raises(ConfigError, match="^" + re.escape(says)):
@@ -51,3 +53,10 @@ def test_a_colon_in_the_name_needs_an_issuer_without_one(tmp_path: Path) -> None
         settle(tmp_path, SITE_NAME="Acme: Sign-in")
     cfg = settle(tmp_path, SITE_NAME="Acme: Sign-in", TOTP_ISSUER="Acme")
     assert (cfg["SITE_NAMES"]["en"], cfg["TOTP_ISSUER"]) == ("Acme: Sign-in", "Acme")
+
+
+@pytest.mark.parametrize("issuer", ["I" * 61, "Acme\x1b[31m", "Acme\nPortal"])
+def test_an_issuer_that_no_app_could_show_stops_start_up(tmp_path: Path, issuer: str) -> None:
+    """Too long for the QR code (every setup page would fail), or control characters sent to every phone."""
+    with pytest.raises(ConfigError, match=r"^TOTP_ISSUER=.*: expected a name of 1 to 60 printable characters"):
+        settle(tmp_path, TOTP_ISSUER=issuer)
