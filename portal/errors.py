@@ -7,7 +7,6 @@ import time
 
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from limits.errors import StorageError
@@ -15,6 +14,8 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
+
+from portal import waits
 
 log = logging.getLogger("portal.errors")
 
@@ -59,14 +60,8 @@ def handle_rate_limit(exc: RateLimitExceeded) -> tuple[str, int, dict[str, str]]
 
     current = limiter.current_limit
     seconds = max(1, int(current.reset_at - time.time())) if current else 60
-    # The page says the wait Retry-After gives, in seconds up to two minutes, else in minutes.
-    if seconds <= 120:
-        wait = ngettext("Too many attempts in a short time. Wait %(num)d second, then try again.",
-                        "Too many attempts in a short time. Wait %(num)d seconds, then try again.", seconds)
-    else:
-        minutes = (seconds + 59) // 60
-        wait = ngettext("Too many attempts in a short time. Wait %(num)d minute, then try again.",
-                        "Too many attempts in a short time. Wait %(num)d minutes, then try again.", minutes)
+    # The page says the wait Retry-After gives (in seconds up to a minute, else in minutes) and counts it down.
+    wait = waits.countdown(seconds, limited=True)
     body, status = render_error(429, wait)
     return body, status, {"Retry-After": str(seconds)}
 

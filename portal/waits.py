@@ -35,8 +35,9 @@ def in_minutes(seconds: int) -> int:
     return math.ceil(seconds / 60) if seconds > 60 else 0
 
 
-def countdown(seconds: int, *, codes: bool = False) -> Countdown:
-    """The sentence for a wait of `seconds` (at least 1) before a password (codes=False) or a second-factor code.
+def countdown(seconds: int, *, codes: bool = False, limited: bool = False) -> Countdown:
+    """The sentence for a wait of `seconds` (at least 1) before a password, a second-factor code (codes=True), or
+    any request after a per-IP limit (limited=True: the 429 page).
 
     Each msgid is written twice, in ngettext (for the page) and in plural_forms (for the script), as in
     templates/signin/_sms_resend.html: pybabel finds msgids only in ngettext's own arguments.
@@ -54,6 +55,18 @@ def countdown(seconds: int, *, codes: bool = False) -> Countdown:
         wait.minute_forms = plural_forms("Too many wrong codes. You can enter a code in %(num)d minute.",
                                          "Too many wrong codes. You can enter a code in %(num)d minutes.")
         wait.ready = _("You can enter a code now.")
+    elif limited:
+        wait = Countdown(
+            ngettext("Too many attempts in a short time. Wait %(num)d minute, then try again.",
+                     "Too many attempts in a short time. Wait %(num)d minutes, then try again.", minutes)
+            if minutes else
+            ngettext("Too many attempts in a short time. Wait %(num)d second, then try again.",
+                     "Too many attempts in a short time. Wait %(num)d seconds, then try again.", seconds))
+        wait.second_forms = plural_forms("Too many attempts in a short time. Wait %(num)d second, then try again.",
+                                         "Too many attempts in a short time. Wait %(num)d seconds, then try again.")
+        wait.minute_forms = plural_forms("Too many attempts in a short time. Wait %(num)d minute, then try again.",
+                                         "Too many attempts in a short time. Wait %(num)d minutes, then try again.")
+        wait.ready = _("You can try again now.")
     else:
         wait = Countdown(
             ngettext("Too many attempts. Wait %(num)d minute, then try again.",

@@ -86,7 +86,7 @@ def load_session() -> None:
             flash(why, "warning")
         return
     if row.stage == PENDING and request.endpoint not in current_app.extensions["portal.pending_endpoints"]:
-        # Security: outside the second step a pending sign-in is anonymous (the URL-map guard).
+        g.portal_pending = True  # Security: anonymous outside the second step (the URL-map guard); pages know only that
         return
     g.portal_session = row
     if at - as_utc(row.last_seen_at) >= LAST_SEEN_GRANULARITY:

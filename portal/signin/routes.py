@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from markupsafe import Markup, escape
@@ -41,7 +41,10 @@ def _signing_in() -> dict[str, bool]:
     """Whether the page belongs to a sign-in that waits for its second step (the header then offers no
     "Sign in" or "Create account": the person is in the middle of signing in)."""
     try:
-        return {"signing_in": flow.pending_user() is not None}
+        # A page outside the second step (a 404, say) while a sign-in waits: still no "Sign in" in the header;
+        # the sign-in and registration pages themselves are where a person starts again.
+        waiting = bool(g.get("portal_pending")) and request.blueprint != "auth"
+        return {"signing_in": flow.pending_user() is not None or waiting}
     except SQLAlchemyError:  # an error page for a request whose session row went away: no second step shown
         return {"signing_in": False}
 

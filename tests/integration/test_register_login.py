@@ -195,6 +195,9 @@ def test_password_step_is_limited_per_ip(app, make_user, make_app):
     # The page says how long, as Retry-After does (within the second that passes between the two).
     said = re.search(r"Too many attempts in a short time\. Wait (\d+) seconds?, then try again\.", limited.text)
     assert said is not None and abs(int(said[1]) - retry) <= 1, limited.text[-1500:]
+    # ... and counts it down (static/js/countdown.js reads the same seconds).
+    counted = re.search(r'data-countdown data-seconds="(\d+)"', limited.text)
+    assert counted is not None and abs(int(counted[1]) - retry) <= 1 and "js/countdown.js" in limited.text
 
 
 def test_sign_in_without_csrf_token_is_refused(app, client, make_user):
