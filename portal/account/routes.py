@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
@@ -24,10 +24,7 @@ bp.add_app_template_filter(describe_agent, "agent")
 
 @bp.route("/")
 def index() -> Response:
-    """The brand link: the account, the sign-in still waiting for its second step, or the sign-in page."""
-    if current_user.is_authenticated:
-        return redirect(url_for("account.overview"))
-    return redirect(url_for("signin.choose" if g.get("portal_pending") else "auth.login"))
+    return redirect(url_for("account.overview" if current_user.is_authenticated else "auth.login"))
 
 
 @bp.route("/account")

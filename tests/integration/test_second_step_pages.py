@@ -31,8 +31,8 @@ def test_the_header_offers_no_sign_in_or_account_creation_during_the_second_step
     # A page that is not there, while the sign-in waits: still no "Sign in" (the header is not a way out).
     missing = browser.get("/no-such-page")
     assert missing.status_code == 404 and 'href="/register"' not in header(missing.text)
-    # The brand link leads back to the waiting second step, not to a fresh sign-in page.
-    assert browser.get("/").headers["Location"] == "/2fa"
+    # Its brand link leads back to the waiting second step, not to a fresh sign-in page ("/" itself stays anonymous).
+    assert '<a class="brand" href="/2fa">' in missing.text and browser.get("/").headers["Location"] == "/login"
     # The sign-in pages themselves are where a person starts again: the header offers both there.
     assert 'href="/register"' in header(browser.get("/login").text)
     assert 'href="/register"' in header(app.test_client().get("/login").text)
