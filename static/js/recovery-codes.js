@@ -33,18 +33,6 @@
     if (status) { status.textContent = text; }
   }
 
-  // Without navigator.clipboard (plain HTTP, older browsers): select the codes so Ctrl+C copies them.
-  function selectCodes(button) {
-    var range = document.createRange();
-    range.selectNodeContents(list);
-    var selection = window.getSelection();
-    selection.removeAllRanges();
-    selection.addRange(range);
-    var copied = false;
-    try { copied = document.execCommand("copy"); } catch (ignored) { copied = false; }
-    tell(copied ? button.getAttribute("data-done") : button.getAttribute("data-selected"));
-  }
-
   actions.hidden = false;
   actions.addEventListener("click", function (event) {
     var button = event.target.closest("button[data-action]");
@@ -63,15 +51,6 @@
       setTimeout(function () { URL.revokeObjectURL(link.href); link.remove(); }, 0);
       return;
     }
-    if (action === "copy") {
-      tell("");
-      if (navigator.clipboard && window.isSecureContext) {
-        navigator.clipboard.writeText(codes().join("\n")).then(function () {
-          tell(button.getAttribute("data-done"));
-        }, function () { selectCodes(button); });
-      } else {
-        selectCodes(button);
-      }
-    }
+    if (action === "copy") { window.portalCopy(codes().join("\n"), list, button, tell); }  // static/js/copy.js
   });
 })();

@@ -18,26 +18,9 @@
   if (!button) { return; }
   function tell(text) { if (status) { status.textContent = text; } }
 
-  // Without navigator.clipboard (plain HTTP, older browsers): select the key so the menu or Ctrl+C copies it.
-  function selectKey() {
-    var range = document.createRange();
-    range.selectNodeContents(key);
-    var selection = window.getSelection();
-    selection.removeAllRanges();
-    selection.addRange(range);
-    var copied = false;
-    try { copied = document.execCommand("copy"); } catch (ignored) { copied = false; }
-    tell(copied ? button.getAttribute("data-done") : button.getAttribute("data-selected"));
-  }
-
   button.hidden = false;
   button.addEventListener("click", function () {
-    var text = key.textContent.replace(/\s+/g, "");  // the key without its grouping spaces
-    tell("");
-    if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(text).then(function () { tell(button.getAttribute("data-done")); }, selectKey);
-    } else {
-      selectKey();
-    }
+    // The key without its grouping spaces (static/js/copy.js does the copying).
+    window.portalCopy(key.textContent.replace(/\s+/g, ""), key, button, tell);
   });
 })();
